@@ -1,0 +1,180 @@
+"""The one exception tree of the review engine.
+
+Every error a user can cause is a ``ReviewEngineError``; the CLI prints its message on one
+line and exits with ``exit_code``. Errors take domain ids and build their own message, and
+keep the ids as attributes so callers (and tests) need not parse text.
+
+    ReviewEngineError
+    ├── NotFound                      a school, cluster, cycle, person... does not exist
+    ├── AlreadyExists                 a name or key is taken
+    ├── InvalidInput                  a value a user typed or a file they gave is wrong
+    │   ├── ImportRejected            a CSV/ICS import with bad rows (each names its line)
+    │   └── FileFormatError           a submitted file is malformed (names its line)
+    ├── WorkflowError                 a workflow definition is invalid (names the states)
+    ├── TransitionError
+    │   ├── TransitionNotAllowed      trigger not allowed in the current state
+    │   └── GuardRejected             a guard said no, and why
+    ├── Conflict                      another writer changed the record first
+    ├── NotPermitted                  the acting person may not see or do this
+    ├── AllocationInfeasible          triads cannot be formed; says which constraint, which schools
+    ├── SchemaOutOfDate               the database needs `review init`
+    └── StorageError                  the database could not be reached or written
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class ReviewEngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(ReviewEngineError):
+    def __init__(self, kind: str, key: object, hint: str = "") -> None:
+        self.kind = kind
+        self.key = key
+        suffix = f"; {hint}" if hint else ""
+        super().__init__(f"{kind} {key!s} not found{suffix}")
+
+
+class AlreadyExists(ReviewEngineError):
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!s} already exists")
+
+
+class InvalidInput(ReviewEngineError):
+    """A value the user gave is not acceptable."""
+
+
+class RowError(InvalidInput):
+    """One bad line of an input file."""
+
+    def __init__(self, line: int, message: str, source: str = "") -> None:
+        self.line = line
+        self.source = source
+        self.reason = message
+        where = f"{source}:{line}" if source else f"line {line}"
+        super().__init__(f"{where}: {message}")
+
+
+class ImportRejected(InvalidInput):
+    """An import found bad rows and wrote nothing."""
+
+    def __init__(self, errors: Sequence[RowError], source: str = "") -> None:
+        self.errors = list(errors)
+        first = self.errors[0] if self.errors else None
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        what = f"{source}: " if source else ""
+        detail = f"line {first.line}: {first.reason}" if first else "no rows"
+        super().__init__(
+            f"{what}import rejected, nothing written: {detail}{more}; "
+            "fix the file or use --skip-invalid"
+        )
+
+
+class FileFormatError(InvalidInput):
+    """A submitted file is malformed; names the line where it can."""
+
+    def __init__(self, message: str, line: int | None = None, source: str = "") -> None:
+        self.line = line
+        self.source = source
+        self.reason = message
+        where = source or "file"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class WorkflowError(ReviewEngineError):
+    """A workflow definition failed validation."""
+
+    def __init__(self, workflow: str, problem: str, states: Iterable[str] = ()) -> None:
+        self.workflow = workflow
+        self.problem = problem
+        self.states = sorted(states)
+        named = f": {', '.join(self.states)}" if self.states else ""
+        super().__init__(f"workflow {workflow}: {problem}{named}")
+
+
+class TransitionError(ReviewEngineError):
+    """A trigger could not be applied."""
+
+
+class TransitionNotAllowed(TransitionError):
+    def __init__(
+        self, *, subject: str, machine: str, trigger: str, state: str, allowed: Iterable[str]
+    ) -> None:
+        self.subject = subject
+        self.machine = machine
+        self.trigger = trigger
+        self.state = state
+        self.allowed = sorted(allowed)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none (final state)"
+        super().__init__(
+            f"{subject}: cannot {trigger} on {machine} in state {state}; allowed: {allowed_text}"
+        )
+
+
+class GuardRejected(TransitionError):
+    def __init__(self, *, subject: str, machine: str, trigger: str, guard: str, why: str) -> None:
+        self.subject = subject
+        self.machine = machine
+        self.trigger = trigger
+        self.guard = guard
+        self.why = why
+        super().__init__(f"{subject}: cannot {trigger} on {machine}: {why}")
+
+
+class Conflict(ReviewEngineError):
+    def __init__(self, subject: str, detail: str = "") -> None:
+        self.subject = subject
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{subject} was changed by someone else at the same time{extra}; "
+            "nothing was written, try again"
+        )
+
+
+class NotPermitted(ReviewEngineError):
+    def __init__(self, actor: str, action: str, reason: str = "") -> None:
+        self.actor = actor
+        self.action = action
+        extra = f": {reason}" if reason else ""
+        super().__init__(f"{actor} may not {action}{extra}")
+
+
+class AllocationInfeasible(ReviewEngineError):
+    """No allocation meets the hard constraints; says which constraint and which schools."""
+
+    def __init__(self, constraint: str, detail: str, schools: Iterable[object] = ()) -> None:
+        self.constraint = constraint
+        self.detail = detail
+        self.schools = sorted(str(s) for s in schools)
+        named = f" (schools: {', '.join(self.schools)})" if self.schools else ""
+        super().__init__(f"triads cannot be formed: {constraint}: {detail}{named}")
+
+
+class SchemaOutOfDate(ReviewEngineError):
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        now = current or "empty"
+        super().__init__(
+            f"database schema is {now}, this version needs {head}; run `review init` to upgrade"
+        )
+
+
+class StorageError(ReviewEngineError):
+    """The database could not be reached or written."""
