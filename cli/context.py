@@ -1,0 +1,34 @@
+"""The CLI's per-invocation state: settings, the acting person, and a lazily opened runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+
+from review_engine.config import Settings
+from review_engine.runtime import Runtime
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    actor: str | None = None
+    _runtime: Runtime | None = field(default=None, repr=False)
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = Runtime.open(self.settings, actor=self.actor)
+        return self._runtime
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, CliState):
+        obj = root.obj = CliState(settings=Settings())
+    return obj
+
+
+def runtime(ctx: typer.Context) -> Runtime:
+    return state(ctx).runtime()

@@ -1,0 +1,48 @@
+"""`review people`: heads, deputies, senior leaders and facilitators."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from review_engine.domain import Role
+from review_engine.services import people
+
+from .context import runtime
+from .output import print_json, say, table
+
+app = typer.Typer(no_args_is_help=True, help="People who take part.")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(help="What they are in the programme.")] = Role.HEAD,
+    school: Annotated[int | None, typer.Option(help="URN of their school.")] = None,
+) -> None:
+    """Add a person."""
+    p = people.add_person(runtime(ctx), email=email, name=name, role=role, school_urn=school)
+    say(
+        f"added {p.name} <{p.email}> ({p.role}{f', school {p.school_urn}' if p.school_urn else ''})"
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    school: Annotated[int | None, typer.Option(help="Only this school's people.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List people."""
+    found = people.list_people(runtime(ctx), school_urn=school)
+    if json_:
+        print_json(found)
+        return
+    table(
+        "People",
+        ["email", "name", "role", "school"],
+        [(p.email, p.name, p.role, p.school_urn) for p in found],
+    )

@@ -1,0 +1,45 @@
+"""Settings: one object, built once at the entry point from REVIEW_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("review-engine", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Where data lives and who is acting; every field can be set as REVIEW_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="REVIEW_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    workflows_dir: Path | None = None
+    actor: str | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "review-engine@localhost"
+
+    @property
+    def url(self) -> str:
+        """The database URL: REVIEW_DATABASE_URL, else a SQLite file in the data directory."""
+        if self.database_url:
+            return normalise_url(self.database_url)
+        return f"sqlite:///{self.data_dir / 'review.sqlite'}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain postgresql:// URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

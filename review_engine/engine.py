@@ -1,0 +1,124 @@
+"""The state-machine engine: one `transitions` Machine per workflow machine, built once.
+
+Machines are never attached to SQLModel rows. A trigger is fired on a light `_Subject` that
+holds the current state; the engine checks the trigger is allowed (TransitionNotAllowed names
+the state and the triggers allowed there), runs the named guards (GuardRejected says why),
+and returns the new state. Persisting it, with its history row and version check, is the job
+of `review_engine.services.transitions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from transitions import EventData, Machine
+
+from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
+from review_engine.guards import GUARDS, GuardContext
+from review_engine.workflow import MachineDef, WorkflowDef, parse
+
+
+class _Subject:
+    """The minimum `transitions` needs: a `state` attribute."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+class _GuardFailed(Exception):
+    def __init__(self, guard: str, why: str) -> None:
+        self.guard = guard
+        self.why = why
+
+
+def _condition(name: str) -> Any:
+    check = GUARDS[name]
+
+    def run(event: EventData) -> bool:
+        why = check(event.kwargs["ctx"])
+        if why:
+            raise _GuardFailed(name, why)
+        return True
+
+    run.__name__ = f"guard_{name}"
+    return run
+
+
+@dataclass(frozen=True)
+class Fired:
+    """The outcome of one trigger on one machine."""
+
+    machine: str
+    trigger: str
+    from_state: str
+    to_state: str
+
+
+class CompiledWorkflow:
+    """A workflow's machines, built once and shared by every record that follows it."""
+
+    def __init__(self, definition: WorkflowDef) -> None:
+        self.definition = definition
+        self._machines = {name: self._build(m) for name, m in definition.machines.items()}
+
+    @staticmethod
+    def _build(m: MachineDef) -> Machine:
+        return Machine(
+            model=None,
+            states=list(m.states),
+            initial=m.initial,
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.sources),
+                    "dest": t.dest,
+                    "conditions": [_condition(g) for g in t.guards],
+                }
+                for t in m.transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+        )
+
+    def fire(
+        self, *, subject: str, machine: str, trigger: str, state: str, ctx: GuardContext
+    ) -> Fired:
+        """Apply `trigger` to a record of `machine` in `state`; raises if not allowed."""
+        mdef = self.definition.machine(machine)
+        transition = mdef.by_state.get(state, {}).get(trigger)
+        if transition is None:
+            raise TransitionNotAllowed(
+                subject=subject,
+                machine=machine,
+                trigger=trigger,
+                state=state,
+                allowed=mdef.allowed(state),
+            )
+        if transition.requires_reason and not (ctx.reason and ctx.reason.strip()):
+            raise InvalidInput(f"{subject}: {trigger} on {machine} needs a reason (--reason)")
+        record = _Subject(state)
+        try:
+            done = self._machines[machine].events[trigger].trigger(record, ctx=ctx)
+        except _GuardFailed as failed:
+            raise GuardRejected(
+                subject=subject,
+                machine=machine,
+                trigger=trigger,
+                guard=failed.guard,
+                why=failed.why,
+            ) from None
+        if not done:  # pragma: no cover - every condition raises rather than returning False
+            raise GuardRejected(
+                subject=subject, machine=machine, trigger=trigger, guard="?", why="refused"
+            )
+        return Fired(machine=machine, trigger=trigger, from_state=state, to_state=record.state)
+
+
+@lru_cache(maxsize=64)
+def compiled_from_source(source: str) -> CompiledWorkflow:
+    """Machines for a workflow snapshot, cached by its text (hence by its hash)."""
+    return CompiledWorkflow(parse(source, origin="snapshot"))

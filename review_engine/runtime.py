@@ -1,0 +1,54 @@
+"""What every service call needs: the database, the clock, the acting person, the settings."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from review_engine import db as dbmod
+from review_engine.clock import Clock, SystemClock
+from review_engine.config import Settings
+from review_engine.uow import Database
+from review_engine.workflow import WorkflowCatalog
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Built once at an entry point (CLI, scheduler, test) and passed to services."""
+
+    db: Database
+    clock: Clock
+    actor: str
+    settings: Settings
+    catalog: WorkflowCatalog
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        actor: str | None = None,
+        check_schema: bool = True,
+    ) -> Runtime:
+        engine = dbmod.make_engine(settings.url)
+        if check_schema:
+            dbmod.ensure_current(engine)
+        return cls(
+            db=Database(engine),
+            clock=clock or SystemClock(),
+            actor=actor or settings.actor or _os_user(),
+            settings=settings,
+            catalog=WorkflowCatalog(settings.workflows_dir),
+        )
+
+    def acting_as(self, actor: str) -> Runtime:
+        """The same runtime, acting as another person."""
+        return Runtime(self.db, self.clock, actor, self.settings, self.catalog)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in some containers
+        return "unknown"

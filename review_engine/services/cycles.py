@@ -1,0 +1,200 @@
+"""Cycles: starting one for a cluster's year, its status, and the list of cycles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound
+from review_engine.models import (
+    Cluster,
+    Cycle,
+    Membership,
+    Review,
+    ReviewState,
+    School,
+    TransitionLog,
+    WorkflowSnapshot,
+)
+from review_engine.runtime import Runtime
+from review_engine.services.lookup import check_year, cycle_label, get_cluster, get_cycle
+from review_engine.services.transitions import compiled_for
+from review_engine.workflow import DEFAULT_WORKFLOW
+
+NO_STATE = "none"
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    cycle: str
+    cluster: str
+    academic_year: str
+    state: str
+    workflow: str
+    schools: int
+
+
+@dataclass(frozen=True)
+class SchoolStatus:
+    urn: int
+    name: str
+    states: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CycleStatus:
+    cycle: str
+    state: str
+    workflow: str
+    workflow_version: int
+    workflow_hash: str
+    machines: list[str]
+    schools: list[SchoolStatus] = field(default_factory=list)
+
+
+def start_cycle(
+    rt: Runtime, *, cluster: str, year: str, workflow: str | None = None
+) -> CycleSummary:
+    """Start a cycle for the cluster's current members; it records the exact workflow used."""
+    check_year(year)
+    definition = rt.catalog.get(workflow or DEFAULT_WORKFLOW)
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        found = get_cluster(session, cluster)
+        assert found.id is not None
+        label = cycle_label(found, year)
+        taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
+        if session.exec(taken).first():
+            raise AlreadyExists("cycle", label)
+        urns = sorted(
+            session.exec(
+                select(Membership.school_urn).where(
+                    Membership.cluster_id == found.id, col(Membership.left).is_(None)
+                )
+            ).all()
+        )
+        if not urns:
+            raise InvalidInput(f"cluster {found.name} has no member schools; add some first")
+        if session.get(WorkflowSnapshot, definition.hash) is None:
+            session.add(
+                WorkflowSnapshot(
+                    hash=definition.hash,
+                    name=definition.name,
+                    version=definition.version,
+                    source=definition.source,
+                    created_at=now,
+                )
+            )
+            session.flush()  # no ORM relationships, so order the inserts ourselves
+        initial = definition.cycle_machine.initial
+        cycle = Cycle(
+            cluster_id=found.id,
+            academic_year=year,
+            workflow_name=definition.name,
+            workflow_version=definition.version,
+            workflow_hash=definition.hash,
+            state=initial,
+            started_at=now,
+        )
+        session.add(cycle)
+        session.flush()
+        assert cycle.id is not None
+        _create_reviews(session, cycle.id, urns, definition.school_machines)
+        session.add(
+            TransitionLog(
+                cycle_id=cycle.id,
+                machine=definition.cycle_machine.name,
+                from_state=NO_STATE,
+                to_state=initial,
+                trigger="start",
+                actor=rt.actor,
+                at=now,
+            )
+        )
+        return CycleSummary(label, found.name, year, initial, definition.name, len(urns))
+
+
+def _create_reviews(session: Session, cycle_id: int, urns: list[int], machines: list) -> None:  # type: ignore[type-arg]
+    session.execute(insert(Review), [{"cycle_id": cycle_id, "school_urn": u} for u in urns])
+    ids = session.exec(
+        select(Review.id, Review.school_urn).where(Review.cycle_id == cycle_id)
+    ).all()
+    session.execute(
+        insert(ReviewState),
+        [
+            {"review_id": rid, "machine": m.name, "state": m.initial}
+            for rid, _ in ids
+            for m in machines
+        ],
+    )
+
+
+def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
+    """Every school's state in every phase machine of the cycle (two queries, any size)."""
+    with rt.db.transaction() as session:
+        found, cluster = get_cycle(session, cycle)
+        compiled = compiled_for(session, found)
+        machines = [m.name for m in compiled.definition.school_machines]
+        rows = session.exec(
+            select(Review.school_urn, School.name, ReviewState.machine, ReviewState.state)
+            .join(School, col(School.urn) == Review.school_urn)
+            .join(ReviewState, col(ReviewState.review_id) == Review.id)
+            .where(Review.cycle_id == found.id)
+            .order_by(School.name, Review.school_urn)
+        ).all()
+        by_school: dict[int, SchoolStatus] = {}
+        for urn, name, machine, state in rows:
+            by_school.setdefault(urn, SchoolStatus(urn, name, {})).states[machine] = state
+        return CycleStatus(
+            cycle=cycle_label(cluster, found.academic_year),
+            state=found.state,
+            workflow=found.workflow_name,
+            workflow_version=found.workflow_version,
+            workflow_hash=found.workflow_hash,
+            machines=machines,
+            schools=list(by_school.values()),
+        )
+
+
+def latest_cycle(rt: Runtime, *, cluster: str) -> str:
+    """The reference of a cluster's most recent cycle."""
+    with rt.db.transaction() as session:
+        found = get_cluster(session, cluster)
+        year = session.exec(
+            select(Cycle.academic_year)
+            .where(Cycle.cluster_id == found.id)
+            .order_by(col(Cycle.academic_year).desc())
+        ).first()
+        if year is None:
+            raise NotFound("cycle", f"for cluster {cluster}", "start one with `review cycle start`")
+        return cycle_label(found, year)
+
+
+def list_cycles(rt: Runtime, *, cluster: str | None = None) -> list[CycleSummary]:
+    with rt.db.transaction() as session:
+        from sqlalchemy import func
+
+        counts = (
+            select(Review.cycle_id, func.count().label("n")).group_by(Review.cycle_id).subquery()
+        )
+        query = (
+            select(Cycle, Cluster.name, counts.c.n)
+            .join(Cluster, col(Cluster.id) == Cycle.cluster_id)
+            .join(counts, counts.c.cycle_id == Cycle.id)
+            .order_by(Cluster.name, Cycle.academic_year)
+        )
+        if cluster is not None:
+            query = query.where(Cluster.name == get_cluster(session, cluster).name)
+        return [
+            CycleSummary(
+                cycle_label(name, c.academic_year),
+                name,
+                c.academic_year,
+                c.state,
+                c.workflow_name,
+                n,
+            )
+            for c, name, n in session.exec(query)
+        ]

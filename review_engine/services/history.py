@@ -1,0 +1,58 @@
+"""The append-only history of a cycle: who changed what, when, from what to what, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import col, select
+
+from review_engine.models import School, TransitionLog
+from review_engine.runtime import Runtime
+from review_engine.services.lookup import get_cycle
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    school_urn: int | None
+    school: str | None
+    machine: str
+    from_state: str
+    to_state: str
+    trigger: str
+    actor: str
+    reason: str | None
+
+
+def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[HistoryEntry]:
+    """History rows of a cycle in the order they were written, optionally for one school."""
+    with rt.db.transaction() as session:
+        found, _ = get_cycle(session, cycle)
+        query = (
+            select(TransitionLog, School.name)
+            .outerjoin(School, col(School.urn) == TransitionLog.school_urn)
+            .where(TransitionLog.cycle_id == found.id)
+            .order_by(col(TransitionLog.id))
+        )
+        if school_urn is not None:
+            query = query.where(TransitionLog.school_urn == school_urn)
+        return [
+            HistoryEntry(
+                at=_utc(log.at),
+                school_urn=log.school_urn,
+                school=name,
+                machine=log.machine,
+                from_state=log.from_state,
+                to_state=log.to_state,
+                trigger=log.trigger,
+                actor=log.actor,
+                reason=log.reason,
+            )
+            for log, name in session.exec(query)
+        ]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

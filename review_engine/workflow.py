@@ -1,0 +1,296 @@
+"""Workflow definitions as data: load a YAML file, validate it, and describe it.
+
+A workflow is one cycle-level machine plus one machine per phase for each school. Loading
+checks the structure (pydantic) and then the graph of every machine: one initial state, every
+state reachable, no trap states, a final state reachable from every state, and every guard
+name known to the registry. Errors name the offending states.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from review_engine.domain import Scope
+from review_engine.errors import NotFound, WorkflowError
+from review_engine.guards import GUARDS
+
+DEFAULT_WORKFLOW = "triad-peer-review"
+
+
+# --- the file's structure -------------------------------------------------------------------
+
+
+class _TransitionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str
+    source: str | list[str]
+    dest: str
+    guards: list[str] = []
+    requires_reason: bool = False
+    description: str = ""
+
+    @field_validator("source")
+    @classmethod
+    def _listify(cls, value: str | list[str]) -> list[str]:
+        return [value] if isinstance(value, str) else value
+
+
+class _MachineSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope
+    description: str = ""
+    initial: str
+    final: list[str]
+    states: list[str]
+    transitions: list[_TransitionSpec]
+
+
+class _WorkflowSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: int
+    title: str = ""
+    description: str = ""
+    machines: dict[str, _MachineSpec]
+    plan: list[dict[str, Any]] = []
+
+
+# --- the validated definition ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    guards: tuple[str, ...] = ()
+    requires_reason: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MachineDef:
+    name: str
+    scope: Scope
+    initial: str
+    final: frozenset[str]
+    states: tuple[str, ...]
+    transitions: tuple[TransitionDef, ...]
+    description: str = ""
+
+    @cached_property
+    def by_state(self) -> Mapping[str, Mapping[str, TransitionDef]]:
+        """For each state, the transitions that may fire there, by trigger."""
+        table: dict[str, dict[str, TransitionDef]] = {s: {} for s in self.states}
+        for t in self.transitions:
+            for s in t.sources:
+                table[s][t.trigger] = t
+        return table
+
+    def allowed(self, state: str) -> list[str]:
+        return sorted(self.by_state.get(state, {}))
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    version: int
+    title: str
+    description: str
+    machines: Mapping[str, MachineDef]
+    source: str
+    plan: tuple[Mapping[str, Any], ...] = field(default=())
+
+    @cached_property
+    def hash(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+
+    @property
+    def cycle_machine(self) -> MachineDef:
+        return next(m for m in self.machines.values() if m.scope is Scope.CYCLE)
+
+    @property
+    def school_machines(self) -> list[MachineDef]:
+        return [m for m in self.machines.values() if m.scope is Scope.SCHOOL]
+
+    def machine(self, name: str) -> MachineDef:
+        try:
+            return self.machines[name]
+        except KeyError:
+            raise NotFound(
+                "machine", name, f"workflow {self.name} has: {', '.join(self.machines)}"
+            ) from None
+
+    def mermaid(self) -> str:
+        """The machines as a Mermaid state diagram, one block per machine."""
+        lines: list[str] = []
+        for m in self.machines.values():
+            lines += [f"%% {m.name} ({m.scope})", "stateDiagram-v2", f"    [*] --> {m.initial}"]
+            for t in m.transitions:
+                guard = f" [{', '.join(t.guards)}]" if t.guards else ""
+                lines += [f"    {s} --> {t.dest}: {t.trigger}{guard}" for s in t.sources]
+            lines += [f"    {s} --> [*]" for s in sorted(m.final)]
+            lines.append("")
+        return "\n".join(lines)
+
+
+# --- loading and validation -----------------------------------------------------------------
+
+
+def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
+    """Parse and validate a workflow from its YAML text."""
+    try:
+        raw = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise WorkflowError(origin, f"not valid YAML{where}") from exc
+    try:
+        spec = _WorkflowSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise WorkflowError(origin, f"{loc}: {first['msg']}") from exc
+    machines = {name: _build_machine(spec.name, name, m) for name, m in spec.machines.items()}
+    cycle_machines = [m.name for m in machines.values() if m.scope is Scope.CYCLE]
+    if len(cycle_machines) != 1:
+        raise WorkflowError(spec.name, "needs exactly one machine with scope cycle", cycle_machines)
+    return WorkflowDef(
+        name=spec.name,
+        version=spec.version,
+        title=spec.title or spec.name,
+        description=spec.description.strip(),
+        machines=machines,
+        source=source,
+        plan=tuple(spec.plan),
+    )
+
+
+def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
+    where = f"{workflow} machine {name}"
+    states = spec.states
+    known = set(states)
+    duplicates = {s for s in states if states.count(s) > 1}
+    if duplicates:
+        raise WorkflowError(where, "states declared twice", duplicates)
+    if spec.initial not in known:
+        raise WorkflowError(where, "initial state is not declared", [spec.initial])
+    if not spec.final:
+        raise WorkflowError(where, "declares no final state")
+    _require_known(where, "final states are not declared", spec.final, known)
+    edges: dict[str, set[str]] = {s: set() for s in states}
+    seen_pairs: set[tuple[str, str]] = set()
+    for t in spec.transitions:
+        _require_known(where, f"transition {t.trigger} names undeclared states", t.source, known)
+        _require_known(where, f"transition {t.trigger} names undeclared states", [t.dest], known)
+        unknown = [g for g in t.guards if g not in GUARDS]
+        if unknown:
+            raise WorkflowError(
+                where, f"transition {t.trigger} uses unknown guards {', '.join(unknown)}", t.source
+            )
+        for s in t.source:
+            if (s, t.trigger) in seen_pairs:
+                raise WorkflowError(where, f"trigger {t.trigger} is defined twice from", [s])
+            seen_pairs.add((s, t.trigger))
+            edges[s].add(t.dest)
+    final = set(spec.final)
+    leaving_final = {s for s in final if edges[s]}
+    if leaving_final:
+        raise WorkflowError(where, "final states have outgoing transitions", leaving_final)
+    reachable = _reach(spec.initial, edges)
+    if known - reachable:
+        raise WorkflowError(where, "states unreachable from the initial state", known - reachable)
+    traps = {s for s in states if s not in final and not (edges[s] - {s})}
+    if traps:
+        raise WorkflowError(where, "trap states (not final, no way out)", traps)
+    stuck = {s for s in states if not (_reach(s, edges) & final)}
+    if stuck:
+        raise WorkflowError(where, "no final state reachable from", stuck)
+    return MachineDef(
+        name=name,
+        scope=spec.scope,
+        initial=spec.initial,
+        final=frozenset(final),
+        states=tuple(states),
+        transitions=tuple(
+            TransitionDef(
+                trigger=t.trigger,
+                sources=tuple(t.source),
+                dest=t.dest,
+                guards=tuple(t.guards),
+                requires_reason=t.requires_reason,
+                description=t.description,
+            )
+            for t in spec.transitions
+        ),
+        description=spec.description,
+    )
+
+
+def _require_known(where: str, problem: str, names: Iterable[str], known: set[str]) -> None:
+    missing = set(names) - known
+    if missing:
+        raise WorkflowError(where, problem, missing)
+
+
+def _reach(start: str, edges: Mapping[str, set[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def load_file(path: Path) -> WorkflowDef:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NotFound("workflow file", path, exc.strerror or "") from exc
+    return parse(text, origin=str(path))
+
+
+class WorkflowCatalog:
+    """The workflows a user can start cycles with: shipped ones plus a settings folder."""
+
+    def __init__(self, extra_dir: Path | None = None) -> None:
+        self._extra_dir = extra_dir
+        self._cache: dict[str, WorkflowDef] | None = None
+
+    def _files(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        shipped = resources.files("review_engine.workflows")
+        for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".yaml"):
+                found.append((entry.name, entry.read_text(encoding="utf-8")))
+        if self._extra_dir and self._extra_dir.is_dir():
+            for path in sorted(self._extra_dir.glob("*.yaml")):
+                found.append((str(path), path.read_text(encoding="utf-8")))
+        return found
+
+    def all(self) -> dict[str, WorkflowDef]:
+        if self._cache is None:
+            self._cache = {}
+            for origin, text in self._files():
+                wf = parse(text, origin=origin)
+                self._cache[wf.name] = wf  # a user's file of the same name overrides
+        return self._cache
+
+    def get(self, name: str) -> WorkflowDef:
+        workflows = self.all()
+        if name not in workflows:
+            raise NotFound("workflow", name, f"known: {', '.join(sorted(workflows))}")
+        return workflows[name]
