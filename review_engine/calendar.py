@@ -287,10 +287,9 @@ def find_problems(calendar: TermCalendar) -> list[CalendarProblem]:
 
 
 def _year_problems(calendar: TermCalendar) -> list[CalendarProblem]:
-    match = _YEAR_RE.match(calendar.academic_year)
-    first_year = int(match.group(1)) if match else None
-    if first_year is None or match is None or int(match.group(2)) != (first_year + 1) % 100:
+    if _normal_year(calendar.academic_year) != calendar.academic_year:
         return [CalendarProblem(f"academic year {calendar.academic_year!r} is not like 2026-27")]
+    first_year = int(calendar.academic_year[:4])
     problems: list[CalendarProblem] = []
     autumn = next((d for d in calendar.half_terms if d.half_term is HalfTerm.AUTUMN_1), None)
     if autumn and (autumn.first_day.year, autumn.first_day.month) not in {
@@ -464,9 +463,8 @@ def _parse_row(
     missing = [c for c in CSV_COLUMNS if not values[c] and c not in optional]
     if missing:
         reasons.append(f"missing {', '.join(missing)}")
-    year_match = _YEAR_RE.match(values["academic_year"])
-    year = f"{year_match.group(1)}-{year_match.group(2)}" if year_match else values["academic_year"]
-    if values["academic_year"] and not year_match:
+    year = _normal_year(values["academic_year"])
+    if values["academic_year"] and year is None:
         reasons.append(f"bad academic_year {values['academic_year']!r}: expected like 2026-27")
     if kind_text and kind_text not in _CSV_KINDS:
         reasons.append(f"unknown kind {values['kind']!r}: expected half_term, inset or closure")
@@ -479,13 +477,21 @@ def _parse_row(
     last = _parse_date(values["last_day"], "last_day", reasons)
     if first and last and last < first:
         reasons.append(f"last_day {last} is before first_day {first}")
-    if reasons or first is None or last is None:
+    if reasons or first is None or last is None or year is None:
         raise _BadRow(reasons)
     if half_term is not None:
         return year, HalfTermDates(half_term, first, last)
     kind = _CSV_KINDS[kind_text]
     assert kind is not None
     return year, Closure(first, last, kind, values["label"] or _DEFAULT_LABELS[kind])
+
+
+def _normal_year(text: str) -> str | None:
+    """ "2026-27" (or "2026/27") as "2026-27"; None unless the second year follows the first."""
+    match = _YEAR_RE.match(text)
+    if match is None or int(match.group(2)) != (int(match.group(1)) + 1) % 100:
+        return None
+    return f"{match.group(1)}-{match.group(2)}"
 
 
 def _parse_date(text: str, column: str, reasons: list[str]) -> date | None:
@@ -541,18 +547,31 @@ def parse_ics(data: str | bytes, *, name: str, source: str = "") -> TermCalendar
     try:
         parsed = icalendar.Calendar.from_ical(text)
     except (ValueError, KeyError, IndexError) as exc:
-        raise FileFormatError(f"malformed iCalendar: {exc}", source=source) from exc
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileFormatError(f"malformed iCalendar: {reason}", source=source) from exc
+    event_lines = [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip().upper() == "BEGIN:VEVENT"
+    ]
     half_terms: dict[HalfTerm, HalfTermDates] = {}
     closures: list[Closure] = []
     problems: list[str] = []
-    for event in parsed.walk("VEVENT"):
+    broken: set[HalfTerm | None] = set()
+    for number, event in enumerate(parsed.walk("VEVENT")):
         summary = str(event.get("SUMMARY", "")).strip()
+        half_term = parse_half_term(summary)
+        where = f"event {summary!r}" + (
+            f" (line {event_lines[number]})" if number < len(event_lines) else ""
+        )
         try:
+            if event.errors:
+                raise ValueError("; ".join(f"{key or 'line'}: {msg}" for key, msg in event.errors))
             first, last, all_day = _event_days(event)
         except ValueError as exc:
-            problems.append(f"event {summary!r}: {exc}")
+            problems.append(f"{where}: {exc}")
+            broken.add(half_term)
             continue
-        half_term = parse_half_term(summary)
         if half_term is not None:
             if half_term in half_terms:
                 seen = half_terms[half_term]
@@ -567,7 +586,7 @@ def parse_ics(data: str | bytes, *, name: str, source: str = "") -> TermCalendar
             bank = _BANK_HOLIDAY_RE.search(summary)
             kind = ClosureKind.BANK_HOLIDAY if bank else ClosureKind.CLOSURE
             closures.append(Closure(first, last, kind, summary or _DEFAULT_LABELS[kind]))
-    missing = [half_term for half_term in HalfTerm if half_term not in half_terms]
+    missing = [ht for ht in HalfTerm if ht not in half_terms and ht not in broken]
     if missing:
         problems.append(
             f"no event for {', '.join(missing)} (half-term events are named like 'Autumn 1')"
@@ -618,7 +637,7 @@ def _as_local(value: object) -> date:
         return value.astimezone(LONDON).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date):
         return value
-    raise ValueError(f"{value!r} is not a date")
+    raise ValueError(f"{getattr(value, 'to_ical', lambda: value)()!r} is not a date")
 
 
 def _clip_to_year(closures: Sequence[Closure], year: str) -> tuple[Closure, ...]:
