@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
@@ -81,6 +81,7 @@ class _Index:
     days: tuple[date, ...]
     day_set: frozenset[date]
     starts: tuple[date, ...]
+    spans: tuple[tuple[date, date, HalfTerm], ...]
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,7 @@ class TermCalendar:
 
     @cached_property
     def _index(self) -> _Index:
-        shut: set[date] = set()
-        for closure in self.closures:
-            shut.update(_each_day(closure.first_day, closure.last_day))
-        days = sorted(
-            day
-            for dates in self.half_terms
-            for day in _each_day(dates.first_day, dates.last_day)
-            if day.weekday() < 5 and day not in shut and not is_bank_holiday(day)
-        )
-        starts = tuple(dates.first_day for dates in self.half_terms)
-        return _Index(days=tuple(days), day_set=frozenset(days), starts=starts)
+        return _build_index(self.half_terms, self.closures)
 
     def dates_of(self, half_term: HalfTerm) -> HalfTermDates:
         """The dates of one half-term; InvalidInput if this calendar lacks it."""
@@ -123,9 +114,10 @@ class TermCalendar:
 
     def half_term_of(self, day: date) -> HalfTerm | None:
         """The half-term a date falls in (weekends and closures included); None in holidays."""
-        i = bisect.bisect_right(self._index.starts, day) - 1
-        if i >= 0 and day <= self.half_terms[i].last_day:
-            return self.half_terms[i].half_term
+        index = self._index
+        i = bisect.bisect_right(index.starts, day) - 1
+        if i >= 0 and day <= index.spans[i][1]:
+            return index.spans[i][2]
         return None
 
     def within_half_terms(self, day: date, *, first: HalfTerm, last: HalfTerm) -> bool:
@@ -162,7 +154,8 @@ class TermCalendar:
             i = bisect.bisect_left(days, day) + n
         if not 0 <= i < len(days):
             raise InvalidInput(
-                f"{self.label}: {abs(n)} school days {'before' if n < 0 else 'after'} "
+                f"{self.label}: {abs(n)} school day{'' if abs(n) == 1 else 's'} "
+                f"{'before' if n < 0 else 'after'} "
                 f"{day.isoformat()} falls outside the academic year"
             )
         return days[i]
@@ -180,6 +173,35 @@ class TermCalendar:
 def _each_day(first: date, last: date) -> Iterable[date]:
     for offset in range((last - first).days + 1):
         yield first + timedelta(days=offset)
+
+
+@lru_cache(maxsize=4096)
+def _build_index(half_terms: tuple[HalfTermDates, ...], closures: tuple[Closure, ...]) -> _Index:
+    """School days of a calendar; shared by equal calendars (many schools share an LA's dates)."""
+    low = min((d.first_day for d in half_terms), default=date.max)
+    high = max((d.last_day for d in half_terms), default=date.min)
+    shut = {
+        day.toordinal()
+        for c in closures
+        for day in _each_day(max(c.first_day, low), min(c.last_day, high))
+    }
+    years = {d.year for dates in half_terms for d in (dates.first_day, dates.last_day)}
+    for year in years:
+        shut.update(day.toordinal() for day in bank_holidays(year))
+    ordinals = sorted(
+        n
+        for dates in half_terms
+        for n in range(dates.first_day.toordinal(), dates.last_day.toordinal() + 1)
+        if n % 7 not in (0, 6) and n not in shut  # ordinal % 7: 0 is Sunday, 6 is Saturday
+    )
+    days = tuple(date.fromordinal(n) for n in ordinals)
+    spans = tuple(sorted((d.first_day, d.last_day, d.half_term) for d in half_terms))
+    return _Index(
+        days=days,
+        day_set=frozenset(days),
+        starts=tuple(span[0] for span in spans),
+        spans=spans,
+    )
 
 
 @cache
@@ -213,7 +235,12 @@ def common_open_days(calendars: Iterable[TermCalendar], *, start: date, end: dat
 
 
 def resolve_boundary(calendar: TermCalendar, *, spec: Mapping[str, object]) -> date:
-    """Turn a workflow boundary such as {"end_of": "Autumn 1", "school_days": -5} into a date."""
+    """Turn a workflow boundary such as {"end_of": "Autumn 1", "school_days": -5} into a date.
+
+    Exactly one of ``start_of``/``end_of`` (a half-term name) picks the half-term's first or
+    last day as the calendar gives it; ``school_days`` N (optional, non-zero) moves to the Nth
+    school day after it, or before it when negative, not counting the day itself.
+    """
     unknown = sorted(set(spec) - {"start_of", "end_of", "school_days"})
     if unknown:
         raise InvalidInput(
@@ -559,6 +586,8 @@ def parse_ics(data: str | bytes, *, name: str, source: str = "") -> TermCalendar
     problems: list[str] = []
     broken: set[HalfTerm | None] = set()
     for number, event in enumerate(parsed.walk("VEVENT")):
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            continue
         summary = str(event.get("SUMMARY", "")).strip()
         half_term = parse_half_term(summary)
         where = f"event {summary!r}" + (

@@ -358,6 +358,13 @@ def test_ics_timed_events_that_are_not_inset_are_ignored() -> None:
     assert calendar.closures == ()
 
 
+def test_ics_cancelled_events_are_ignored() -> None:
+    text = ics_text(("INSET day", "20261127", None)).replace(
+        "SUMMARY:INSET day", "SUMMARY:INSET day\r\nSTATUS:CANCELLED"
+    )
+    assert parse_ics(text, name="x").closures == ()
+
+
 def test_ics_closures_running_past_the_year_are_clipped() -> None:
     calendar = parse_ics(ics_text(("Summer holiday", "20270722", "20270904")), name="x")
     assert calendar.closures == (
@@ -484,6 +491,12 @@ def test_christmas_inside_a_half_term_is_not_a_school_day(sample_la: TermCalenda
     assert late.is_school_day(D("2026-12-29"))
 
 
+def test_school_days_are_computed_once_for_equal_calendars(sample_la: TermCalendar) -> None:
+    twin = TermCalendar("Twin academy", "2026-27", sample_la.half_terms, sample_la.closures)
+    assert twin.is_school_day(D("2026-10-01"))
+    assert twin._index is sample_la._index
+
+
 def test_bank_holidays_are_built_once_per_year() -> None:
     assert bank_holidays(2027) is bank_holidays(2027)
     assert bank_holidays(2026)[D("2026-12-25")] == "Christmas Day"
@@ -554,7 +567,7 @@ def test_add_school_days(manchester: TermCalendar, day: str, n: int, expected: s
 
 
 def test_add_school_days_past_the_year_says_so(manchester: TermCalendar) -> None:
-    with pytest.raises(InvalidInput, match="1 school days after 2027-07-21 falls outside"):
+    with pytest.raises(InvalidInput, match="1 school day after 2027-07-21 falls outside"):
         manchester.add_school_days(D("2027-07-21"), n=1)
 
 
