@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from review_engine.runtime import Runtime
 from review_engine.services import cycles
 
 from .context import runtime
@@ -40,10 +41,15 @@ def status(
         if cluster is None:
             raise typer.BadParameter("give a CYCLE or --cluster NAME")
         cycle = cycles.latest_cycle(rt, cluster=cluster)
-    st = cycles.cycle_status(rt, cycle=cycle)
     if json_:
-        print_json(st)
+        print_json(cycles.cycle_status(rt, cycle=cycle))
         return
+    print_status(rt, cycle)
+
+
+def print_status(rt: Runtime, cycle: str) -> None:
+    """The status table: one row per school, one column per phase machine."""
+    st = cycles.cycle_status(rt, cycle=cycle)
     say(
         f"[bold]{st.cycle}[/bold]  phase: [bold]{st.state}[/bold]  "
         f"workflow: {st.workflow} v{st.workflow_version}"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from review_engine.runtime import Runtime
 from review_engine.services import history as history_svc
 from review_engine.services import transitions
 
@@ -46,24 +47,27 @@ def history(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every state change in a cycle: when, who, what, from, to, why."""
-    entries = history_svc.history(runtime(ctx), cycle=cycle, school_urn=school)
+    rt = runtime(ctx)
     if json_:
-        print_json(entries)
+        print_json(history_svc.history(rt, cycle=cycle, school_urn=school))
         return
-    table(
-        f"History of {cycle}",
-        ["when (London)", "school", "machine", "from", "to", "trigger", "by", "reason"],
-        [
-            (
-                when(e.at),
-                e.school or "",
-                e.machine,
-                e.from_state,
-                e.to_state,
-                e.trigger,
-                e.actor,
-                e.reason or "",
-            )
-            for e in entries
-        ],
-    )
+    print_history(rt, cycle, school=school)
+
+
+def print_history(rt: Runtime, cycle: str, *, school: int | None) -> None:
+    entries = history_svc.history(rt, cycle=cycle, school_urn=school)
+    headers = ["when (London)", "school", "machine", "from", "to", "trigger", "by", "reason"]
+    rows = [
+        (
+            when(e.at),
+            e.school or "",
+            e.machine,
+            e.from_state,
+            e.to_state,
+            e.trigger,
+            e.actor,
+            e.reason or "",
+        )
+        for e in entries
+    ]
+    table(f"History of {cycle}", headers, rows)

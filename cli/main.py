@@ -19,6 +19,7 @@ from review_engine.services import admin
 
 from . import cluster, cycle, history, people, schools, workflow
 from .context import CliState, state
+from .demo import demo
 from .output import say
 
 
@@ -80,6 +81,7 @@ app.add_typer(people.app, name="people")
 app.add_typer(cycle.app, name="cycle")
 app.add_typer(workflow.app, name="workflows")
 history.register(app)
+app.command("demo")(demo)
 
 
 def main() -> None:

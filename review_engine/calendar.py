@@ -122,7 +122,7 @@ class TermCalendar:
 
     def within_half_terms(self, day: date, *, first: HalfTerm, last: HalfTerm) -> bool:
         """Whether a date lies from the start of ``first`` to the end of ``last``, inclusive."""
-        if first.index > last.index:
+        if first.position > last.position:
             raise InvalidInput(f"half-term range {first}..{last} is backwards")
         return self.start_of(first) <= day <= self.end_of(last)
 
@@ -289,7 +289,7 @@ def find_problems(calendar: TermCalendar) -> list[CalendarProblem]:
             problems.append(
                 CalendarProblem(f"{ht} starts on a {first.strftime('%A')} ({first})", ht)
             )
-    ordered = sorted(calendar.half_terms, key=lambda dates: dates.half_term.index)
+    ordered = sorted(calendar.half_terms, key=lambda dates: dates.half_term.position)
     for before, after in pairwise(ordered):
         if after.first_day > before.last_day:
             continue

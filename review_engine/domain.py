@@ -25,7 +25,7 @@ class HalfTerm(StrEnum):
     SUMMER_2 = "Summer 2"
 
     @property
-    def index(self) -> int:
+    def position(self) -> int:
         return list(HalfTerm).index(self)
 
 

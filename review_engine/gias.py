@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -138,16 +139,9 @@ class SchoolRecord:
 
     def fields_hash(self) -> str:
         """A stable digest of every data field, so an importer can store it and spot updates."""
-        parts = []
-        for f in _HASHED_FIELDS:
-            value = getattr(self, f)
-            if value is None:
-                parts.append("\x00")
-            elif isinstance(value, date):
-                parts.append(value.isoformat())
-            else:
-                parts.append(str(value))
-        return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+        values = [getattr(self, name) for name in _HASHED_FIELDS]
+        canonical = json.dumps(values, default=date.isoformat, ensure_ascii=False)
+        return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
 _HASHED_FIELDS = tuple(f.name for f in fields(SchoolRecord) if f.compare)
@@ -204,7 +198,17 @@ def _read_stream(
         encoding, encoding_label = "cp1252", "Windows-1252"
     # surrogateescape turns an undecodable byte into a lone surrogate, so one bad byte costs
     # one RowError on its line instead of the whole file.
-    text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+    with io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="") as text:
+        return _read_rows(text, source, encoding_label, la_codes, progress)
+
+
+def _read_rows(
+    text: Iterable[str],
+    source: str,
+    encoding_label: str,
+    la_codes: Collection[str] | None,
+    progress: Callable[[int], None] | None,
+) -> GiasReadResult:
     bad_lines: dict[int, int] = {}
     reader = csv.reader(_physical_lines(text, bad_lines))
 

@@ -1,0 +1,87 @@
+"""Shared fixtures: a fresh database on each storage backend, a fake clock, sample data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from review_engine.config import Settings, normalise_url
+from review_engine.domain import Role
+from review_engine.runtime import Runtime
+from review_engine.services import admin, clusters, people, schools
+from review_engine.testing import FakeClock
+
+SAMPLES = Path(__file__).resolve().parents[1] / "review_engine" / "samples"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FACILITATOR = "facilitator@example.org"
+POSTGRES_ENV = "REVIEW_TEST_POSTGRES_URL"
+
+
+def _postgres_url() -> str | None:
+    """A URL whose search_path is a schema of this test process's own, or None."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        return None
+    sep = "&" if "?" in base else "?"
+    return normalise_url(base) + f"{sep}options=-csearch_path%3Dpytest_{os.getpid()}"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    schema = f"pytest_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database: a SQLite file, or a schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    else:
+        pg = _postgres_url()
+        if pg is None:
+            pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run)")
+        try:
+            _reset_postgres(pg)
+        except OperationalError as exc:
+            pytest.skip(f"no PostgreSQL server answers at {os.environ[POSTGRES_ENV]}: {exc.orig}")
+        url = pg
+    admin.init_database(Settings(database_url=url, data_dir=tmp_path))
+    return url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 9, 1, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path)
+
+
+@pytest.fixture
+def rt(settings: Settings, clock: FakeClock) -> Iterator[Runtime]:
+    runtime = Runtime.open(settings, clock=clock, actor=FACILITATOR)
+    yield runtime
+    runtime.db.engine.dispose()
+
+
+@pytest.fixture
+def sample_cluster(rt: Runtime) -> list[int]:
+    """The shipped sample schools in a cluster 'Northbrook' run by the facilitator."""
+    schools.import_gias(rt, path=SAMPLES / "gias-sample.csv")
+    people.add_person(rt, email=FACILITATOR, name="Fran Facilitator", role=Role.FACILITATOR)
+    clusters.create_cluster(rt, name="Northbrook", facilitator_email=FACILITATOR)
+    open_urns = [s.urn for s in schools.list_schools(rt) if s.status != "Closed"]
+    clusters.add_schools(rt, cluster="Northbrook", urns=open_urns)
+    return sorted(open_urns)

@@ -1,0 +1,99 @@
+"""The engine: allowed triggers move state; illegal ones and failing guards say why."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from review_engine.engine import CompiledWorkflow
+from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
+from review_engine.guards import GuardContext
+from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledWorkflow:
+    return CompiledWorkflow(WorkflowCatalog().get(DEFAULT_WORKFLOW))
+
+
+def ctx(states: dict[str, str] | None = None, reason: str | None = None) -> GuardContext:
+    return GuardContext(
+        session=cast(Any, None),
+        cycle=cast(Any, None),
+        review=None,
+        states=states or {},
+        actor="t",
+        reason=reason,
+    )
+
+
+def test_allowed_trigger_moves_the_state(compiled: CompiledWorkflow) -> None:
+    fired = compiled.fire(
+        subject="X", machine="cycle", trigger="open_self_review", state="planned", ctx=ctx()
+    )
+    assert (fired.from_state, fired.to_state) == ("planned", "self_review")
+
+
+def test_self_transition_is_allowed(compiled: CompiledWorkflow) -> None:
+    fired = compiled.fire(
+        subject="X", machine="peer_visit", trigger="reschedule", state="scheduled", ctx=ctx()
+    )
+    assert fired.to_state == "scheduled"
+
+
+def test_wrong_state_names_state_and_allowed_triggers(compiled: CompiledWorkflow) -> None:
+    with pytest.raises(TransitionNotAllowed) as caught:
+        compiled.fire(
+            subject="MC2SP/2026-27", machine="cycle", trigger="close", state="planned", ctx=ctx()
+        )
+    err = caught.value
+    assert err.state == "planned"
+    assert err.allowed == ["cancel", "open_self_review"]
+    assert str(err) == (
+        "MC2SP/2026-27: cannot close on cycle in state planned; allowed: cancel, open_self_review"
+    )
+
+
+def test_final_state_allows_nothing(compiled: CompiledWorkflow) -> None:
+    with pytest.raises(TransitionNotAllowed, match="allowed: none"):
+        compiled.fire(subject="X", machine="cycle", trigger="cancel", state="closed", ctx=ctx())
+
+
+def test_unknown_trigger_is_not_allowed(compiled: CompiledWorkflow) -> None:
+    with pytest.raises(TransitionNotAllowed, match="cannot fly"):
+        compiled.fire(subject="X", machine="cycle", trigger="fly", state="planned", ctx=ctx())
+
+
+def test_guard_rejection_says_why(compiled: CompiledWorkflow) -> None:
+    with pytest.raises(GuardRejected) as caught:
+        compiled.fire(
+            subject="S",
+            machine="write_up",
+            trigger="draft",
+            state="awaiting_draft",
+            ctx=ctx({"peer_visit": "scheduled"}),
+        )
+    assert caught.value.guard == "visit_happened"
+    assert "the visit has not happened yet (peer visit is scheduled)" in str(caught.value)
+
+
+def test_guard_allows_when_satisfied(compiled: CompiledWorkflow) -> None:
+    fired = compiled.fire(
+        subject="S",
+        machine="write_up",
+        trigger="draft",
+        state="awaiting_draft",
+        ctx=ctx({"peer_visit": "visited"}),
+    )
+    assert fired.to_state == "drafted"
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "], ids=["none", "empty", "blank"])
+def test_trigger_that_needs_a_reason_refuses_without_one(
+    compiled: CompiledWorkflow, reason: str | None
+) -> None:
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        compiled.fire(
+            subject="X", machine="cycle", trigger="cancel", state="planned", ctx=ctx(reason=reason)
+        )
