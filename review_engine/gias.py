@@ -2,9 +2,10 @@
 
 Pure: no database. ``read_gias`` turns the file into ``SchoolRecord`` values and a list of
 ``RowError`` (each naming its line); the caller (the schools service) decides whether errors
-reject the import. The national extract (~50,000 rows x ~140 columns) reads in about a second:
-the file is streamed, columns are picked by a precomputed index, and only the ~30 columns the
-engine needs are looked at. Head teachers' names and telephone numbers are never read.
+reject the import. The national extract (~50,000 rows x ~140 columns) reads in about three
+seconds on a 2-core machine (a third of it in the csv module): the file is streamed, columns are
+picked by one precomputed itemgetter, and only the 25 columns the engine needs are looked at.
+Head teachers' names and telephone numbers are never read.
 
 GIAS files are Windows-1252 unless they start with a UTF-8 byte order mark. Every field is read
 as text (LA codes keep their leading zeros); "Not applicable" and empty fields become None;
@@ -168,9 +169,11 @@ def read_gias(
 
     ``la_codes`` keeps only rows whose "LA (code)" is listed; other rows are counted in
     ``skipped_other_la`` and not validated. ``progress`` is called with the number of rows
-    read every 1,000 rows and once at the end. Raises ``FileFormatError`` when the header
+    read every 1,000 rows and with the total at the end. Raises ``FileFormatError`` when the header
     lacks a required column, and ``NotFound``/``InvalidInput`` when a path cannot be read.
     """
+    if isinstance(la_codes, str):
+        la_codes = [la_codes]  # one code, not a collection of its characters
     if isinstance(source, bytes | bytearray | memoryview):
         return _read_stream(io.BytesIO(source), source_name, la_codes, progress)
     path = Path(source)
@@ -288,7 +291,7 @@ def _read_rows(
             errors.extend(problems)
         if record is not None:
             records.append(record)
-    if progress is not None:
+    if progress is not None and (rows_read % _PROGRESS_EVERY or not rows_read):
         progress(rows_read)
     return GiasReadResult(
         records=records, errors=errors, rows_read=rows_read, skipped_other_la=skipped

@@ -424,6 +424,14 @@ def test_la_filter_keeps_listed_las_and_ignores_bad_rows_elsewhere() -> None:
     assert (result.rows_read, result.skipped_other_la) == (5, 3)
 
 
+def test_la_filter_given_one_code_as_a_string() -> None:
+    data = gias_csv(school(1, **{"LA (code)": "352"}), school(2, **{"LA (code)": "3"}))
+
+    result = read_gias(data, la_codes="352")
+
+    assert [r.urn for r in result.records] == [1]
+
+
 def test_la_code_keeps_leading_zeros() -> None:
     assert read_one(**{"LA (code)": "023", "EstablishmentNumber": "0042"}).la_code == "023"
     assert read_one(EstablishmentNumber="0042").establishment_number == "0042"
@@ -586,15 +594,22 @@ def test_record_is_frozen() -> None:
 # --- progress, generated files -----------------------------------------------------------------
 
 
-def test_progress_is_reported_every_thousand_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [(2_500, [1_000, 2_000, 2_500]), (2_000, [1_000, 2_000]), (7, [7])],
+    ids=["with-remainder", "exact-multiple-not-repeated", "small-file"],
+)
+def test_progress_is_reported_every_thousand_rows(
+    tmp_path: Path, rows: int, expected: list[int]
+) -> None:
     path = tmp_path / "gias.csv"
-    gias_data.write_gias_csv(path, rows=2_500, seed=3)
+    gias_data.write_gias_csv(path, rows=rows, seed=3)
     seen: list[int] = []
 
     result = read_gias(path, progress=seen.append)
 
-    assert seen == [1_000, 2_000, 2_500]
-    assert result.rows_read == 2_500
+    assert seen == expected
+    assert result.rows_read == rows
 
 
 def test_generated_national_style_file_reads_cleanly(tmp_path: Path) -> None:
