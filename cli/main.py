@@ -26,7 +26,7 @@ from .output import say
 class _ErrorBoundary(TyperGroup):
     """Turns every ReviewEngineError raised below into one line on stderr and exit 1."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ReviewEngineError as exc:

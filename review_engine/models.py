@@ -10,7 +10,7 @@ from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
-def _utc() -> Column:  # type: ignore[type-arg]
+def _utc() -> Column:
     return Column(DateTime(timezone=True), nullable=False)
 
 

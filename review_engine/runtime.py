@@ -33,7 +33,11 @@ class Runtime:
     ) -> Runtime:
         engine = dbmod.make_engine(settings.url)
         if check_schema:
-            dbmod.ensure_current(engine)
+            try:
+                dbmod.ensure_current(engine)
+            except BaseException:
+                engine.dispose()
+                raise
         return cls(
             db=Database(engine),
             clock=clock or SystemClock(),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from review_engine.errors import Conflict, ReviewEngineError, StorageError
@@ -44,6 +44,10 @@ class Database:
             if "locked" in detail or "could not obtain lock" in detail:
                 raise StorageError(f"the database is busy ({detail}); try again") from exc
             raise StorageError(f"database error: {detail}") from exc
+        except DBAPIError as exc:
+            session.rollback()
+            detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+            raise StorageError(f"the database refused the change: {detail}") from exc
         except BaseException:
             session.rollback()
             raise

@@ -163,19 +163,25 @@ def list_clusters(rt: Runtime) -> list[ClusterSummary]:
             session.exec(
                 select(Membership.cluster_id, func.count())
                 .where(col(Membership.left).is_(None))
-                .group_by(Membership.cluster_id)
+                .group_by(col(Membership.cluster_id))
             ).all()
         )
         cycles = dict(
-            session.exec(select(Cycle.cluster_id, func.count()).group_by(Cycle.cluster_id)).all()
+            session.exec(
+                select(Cycle.cluster_id, func.count()).group_by(col(Cycle.cluster_id))
+            ).all()
         )
-        emails = dict(session.exec(select(Person.id, Person.email)).all())
+        rows = session.exec(
+            select(Cluster, Person.email)
+            .outerjoin(Person, col(Person.id) == Cluster.facilitator_id)
+            .order_by(Cluster.name)
+        ).all()
         return [
             ClusterSummary(
                 name=c.name,
-                facilitator=emails.get(c.facilitator_id) if c.facilitator_id else None,
-                members=members.get(c.id, 0),
-                cycles=cycles.get(c.id, 0),
+                facilitator=email,
+                members=members.get(c.id or 0, 0),
+                cycles=cycles.get(c.id or 0, 0),
             )
-            for c in session.exec(select(Cluster).order_by(Cluster.name))
+            for c, email in rows
         ]

@@ -21,7 +21,7 @@ from review_engine.models import (
 from review_engine.runtime import Runtime
 from review_engine.services.lookup import check_year, cycle_label, get_cluster, get_cycle
 from review_engine.services.transitions import compiled_for
-from review_engine.workflow import DEFAULT_WORKFLOW
+from review_engine.workflow import DEFAULT_WORKFLOW, MachineDef
 
 NO_STATE = "none"
 
@@ -116,7 +116,9 @@ def start_cycle(
         return CycleSummary(label, found.name, year, initial, definition.name, len(urns))
 
 
-def _create_reviews(session: Session, cycle_id: int, urns: list[int], machines: list) -> None:  # type: ignore[type-arg]
+def _create_reviews(
+    session: Session, cycle_id: int, urns: list[int], machines: list[MachineDef]
+) -> None:
     session.execute(insert(Review), [{"cycle_id": cycle_id, "school_urn": u} for u in urns])
     ids = session.exec(
         select(Review.id, Review.school_urn).where(Review.cycle_id == cycle_id)
@@ -142,7 +144,7 @@ def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
             .join(School, col(School.urn) == Review.school_urn)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
             .where(Review.cycle_id == found.id)
-            .order_by(School.name, Review.school_urn)
+            .order_by(col(School.name), col(Review.school_urn))
         ).all()
         by_school: dict[int, SchoolStatus] = {}
         for urn, name, machine, state in rows:
@@ -177,7 +179,9 @@ def list_cycles(rt: Runtime, *, cluster: str | None = None) -> list[CycleSummary
         from sqlalchemy import func
 
         counts = (
-            select(Review.cycle_id, func.count().label("n")).group_by(Review.cycle_id).subquery()
+            select(Review.cycle_id, func.count().label("n"))
+            .group_by(col(Review.cycle_id))
+            .subquery()
         )
         query = (
             select(Cycle, Cluster.name, counts.c.n)

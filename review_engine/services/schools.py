@@ -124,7 +124,7 @@ def list_schools(
 ) -> list[SchoolView]:
     """Schools by name, optionally in one local authority (code or name) or matching text."""
     with rt.db.transaction() as session:
-        query = select(School).order_by(School.name, School.urn).limit(limit)
+        query = select(School).order_by(col(School.name), col(School.urn)).limit(limit)
         if la:
             query = query.where(or_(col(School.la_code) == la, col(School.la_name) == la))
         if search:

@@ -1,0 +1,113 @@
+"""The installed `review`: a real subprocess, and a wheel that claims no generic names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REVIEW = shutil.which("review", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(REVIEW is None, reason="the review console script is not installed")
+def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
+    assert REVIEW is not None
+    env = {**os.environ, "REVIEW_DATA_DIR": str(tmp_path / "data")}
+    env.pop("REVIEW_DATABASE_URL", None)
+    done = subprocess.run(
+        [REVIEW, "demo", "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "phase: closed" in done.stdout
+    assert "History of Northbrook Learning Partnership/2026-27" in done.stdout
+    error = subprocess.run(
+        [REVIEW, "cycle", "status", "Nope/2026-27"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert error.returncode == 1
+    assert error.stderr.count("\n") == 1 and error.stderr.startswith("error: ")
+
+
+@pytest.mark.slow
+def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("review_engine-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/", 1)[0] for n in names if not n.startswith("review_engine-")}
+    assert tops == {"review_engine"}
+    for needed in (
+        "review_engine/cli/main.py",
+        "review_engine/workflows/triad-peer-review.yaml",
+        "review_engine/migrations/script.py.mako",
+        "review_engine/samples/gias-sample.csv",
+    ):
+        assert needed in names
+    # Installed elsewhere and run from another directory, it finds its data files.
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target), "REVIEW_DATA_DIR": str(tmp_path / "d")}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import review_engine.cli.main as m, sys; sys.argv=['review','workflows','list'];"
+            "print(m.__file__); m.main()",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(str(target))
+    assert "triad-peer-review" in shown.stdout
