@@ -54,7 +54,6 @@ def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) ->
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-w",
             str(tmp_path),
             str(ROOT),
