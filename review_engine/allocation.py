@@ -1,0 +1,930 @@
+"""Triad allocation: which schools visit each host this cycle, and who leads each visit.
+
+Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
+host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
+for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
+over all arcs and a CP-SAT polish. Costs are integers (thousandths of a point), so answers are
+exact, and a tiny per-arc tie-break makes the optimum unique, so answers are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+
+from review_engine.errors import AllocationInfeasible, InvalidInput
+
+SCALE = 1000  # integer cost units per point; one point is one km at distance_per_km=1
+EXACT_HOSTS = 80  # up to this many hosts: all arcs, CP-SAT proves the optimum
+NEAREST = 24  # candidate visitors per host in large pools
+_PERT = 1024  # tie-break range per arc (exact mode only)
+_TINY_HOSTS = 6  # CP-SAT with one worker is fastest on clusters this small
+_DIAGNOSE_SCHOOLS = 60  # name culprit schools one by one up to this pool size
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Soft-cost weights in points (1 point = 1 km of travel at the default distance weight)."""
+
+    distance_per_km: float = 1.0
+    repeat: float = 25.0  # pairing repeated from last cycle; older ones scale down to the window
+    reciprocal: float = 10.0  # A visits B and B visits A in the same cycle
+    strength_bonus: float = 5.0  # subtracted when the visitor is strong in the host's focus
+
+    def __post_init__(self) -> None:
+        for name in ("distance_per_km", "repeat", "reciprocal", "strength_bonus"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise InvalidInput(f"weight {name} must be a finite number >= 0, got {value}")
+
+
+@dataclass(frozen=True)
+class SchoolNode:
+    """A school as the solver sees it: URN, GIAS easting/northing in metres, trust group."""
+
+    urn: int
+    easting: int | None
+    northing: int | None
+    group: str | None = None
+    strengths: frozenset[str] = frozenset()
+    focus_area: str | None = None
+
+
+Pair = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """One cycle of one cluster; pins and past pairings are (host, visitor) URN pairs."""
+
+    schools: Sequence[SchoolNode]
+    hosts: frozenset[int] | None = None
+    visitors_per_host: int = 3
+    min_visits: int | None = None
+    max_visits: int | None = None
+    conflicts: frozenset[frozenset[int]] = frozenset()
+    group_conflicts: bool = False
+    unavailable: frozenset[int] = frozenset()
+    must: frozenset[Pair] = frozenset()
+    must_not: frozenset[Pair] = frozenset()
+    past_pairings: Sequence[tuple[int, int, int]] = ()
+    past_leads: Mapping[int, int] = field(default_factory=dict)
+    rotation_window: int = 2
+    weights: Weights = Weights()
+
+    def __post_init__(self) -> None:
+        # Input order must not matter: keep every collection sorted by URN.
+        object.__setattr__(self, "schools", tuple(sorted(self.schools, key=lambda s: s.urn)))
+        if self.hosts is not None:
+            object.__setattr__(self, "hosts", frozenset(self.hosts))
+        object.__setattr__(self, "conflicts", frozenset(frozenset(c) for c in self.conflicts))
+        object.__setattr__(self, "past_pairings", tuple(sorted(self.past_pairings)))
+        object.__setattr__(self, "past_leads", dict(sorted(self.past_leads.items())))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One host's visitors (sorted), its lead reviewer, and per-visitor km and reasons."""
+
+    host: int
+    visitors: tuple[int, ...]
+    lead: int | None = None
+    distances_km: tuple[float, ...] = ()
+    why: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """The allocation, its cost per term, and how far it is proved from the optimum."""
+
+    assignments: tuple[Assignment, ...]
+    objective: float
+    breakdown: dict[str, float]
+    lower_bound: float
+    gap: float
+    optimal: bool
+    wall_seconds: float
+    method: str
+
+
+# ---------------------------------------------------------------- the prepared instance
+
+
+@dataclass
+class _Prep:
+    """The problem in index form (schools sorted by URN) with costs as integers."""
+
+    p: AllocationProblem
+    urns: list[int]
+    idx: dict[int, int]
+    hosts: np.ndarray  # school indices that host
+    avail: np.ndarray  # bool per school: may visit this cycle
+    k: int
+    lo: np.ndarray  # per school visit limits (0 when unavailable)
+    hi: np.ndarray
+    xy: np.ndarray  # metres, nan where unknown
+    neutral_m: float
+    conflict: dict[Pair, str]  # (i, j) both orders -> reason
+    gid: np.ndarray  # group id per school, -1 none (only with group_conflicts)
+    must: list[Pair]  # (host index, visitor index), sorted
+    must_not: set[Pair]
+    repeat: dict[Pair, int]  # (host index, visitor index) -> cycles ago, within the window
+    focus: np.ndarray  # focus area id per school, -1 none
+    strong: np.ndarray  # bool (school, area)
+    areas: list[str]
+    dist_factor: float
+    recip: int
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.urns)
+
+    @property
+    def places(self) -> int:
+        return len(self.hosts) * self.k
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _prepare(problem: AllocationProblem) -> _Prep:
+    """Validate the problem and turn URNs into indices and weights into integer costs."""
+    p = problem
+    urns = [s.urn for s in p.schools]
+    if len(set(urns)) != len(urns):
+        dupes = sorted({u for u in urns if urns.count(u) > 1})
+        raise InvalidInput(f"schools listed twice: {', '.join(map(str, dupes))}")
+    idx = {u: i for i, u in enumerate(urns)}
+    k = p.visitors_per_host
+    if k < 1:
+        raise InvalidInput(f"visitors per host must be at least 1, got {k}")
+    if p.rotation_window < 0:
+        raise InvalidInput(f"rotation window must be >= 0, got {p.rotation_window}")
+
+    def known(what: str, values: Iterable[int]) -> None:
+        unknown = sorted(set(values) - idx.keys())
+        if unknown:
+            raise InvalidInput(f"{what} names schools not in the cluster: {unknown}")
+
+    hosts = sorted(p.hosts) if p.hosts is not None else urns
+    known("hosts", hosts)
+    known("unavailable", p.unavailable)
+    known("must pins", [u for pair in p.must for u in pair])
+    known("must_not pins", [u for pair in p.must_not for u in pair])
+    both = sorted(p.must & p.must_not)
+    if both:
+        raise InvalidInput(f"pairs pinned both must and must_not (host, visitor): {both}")
+    n = len(urns)
+    avail = np.array([u not in p.unavailable for u in urns], dtype=bool)
+    places, eligible = len(hosts) * k, int(avail.sum())
+    lo_default = places // eligible if eligible else 0
+    if p.max_visits is not None:
+        lo_default = min(lo_default, p.max_visits)
+    lo_v = p.min_visits if p.min_visits is not None else lo_default
+    hi_v = p.max_visits if p.max_visits is not None else max(-(-places // max(eligible, 1)), lo_v)
+    if lo_v < 0 or hi_v < lo_v:
+        raise InvalidInput(f"visit limits must satisfy 0 <= min <= max, got {lo_v}..{hi_v}")
+    lo = np.where(avail, lo_v, 0).astype(np.int64)
+    hi = np.where(avail, hi_v, 0).astype(np.int64)
+
+    xy = np.array(
+        [
+            (s.easting, s.northing)
+            if s.easting is not None and s.northing is not None
+            else (
+                np.nan,
+                np.nan,
+            )
+            for s in p.schools
+        ],
+        dtype=float,
+    ).reshape(n, 2)
+    known_xy = xy[~np.isnan(xy[:, 0])][:2000]
+    if len(known_xy) >= 2:
+        d = np.hypot(*(known_xy[:, None, :] - known_xy[None, :, :]).transpose(2, 0, 1))
+        neutral_m = float(np.median(d[np.triu_indices(len(known_xy), 1)]))
+    else:
+        neutral_m = 0.0
+
+    conflict: dict[Pair, str] = {}
+    for pair in sorted(p.conflicts, key=sorted):
+        members = sorted(pair)
+        if len(members) == 2 and all(u in idx for u in members):
+            i, j = idx[members[0]], idx[members[1]]
+            conflict[i, j] = conflict[j, i] = "declared conflict"
+    groups = sorted({s.group for s in p.schools if s.group is not None})
+    gid = np.full(n, -1, dtype=np.int64)
+    if p.group_conflicts:
+        gid = np.array([groups.index(s.group) if s.group else -1 for s in p.schools], np.int64)
+    repeat: dict[Pair, int] = {}
+    for h, v, ago in p.past_pairings:
+        if h in idx and v in idx and 1 <= ago <= p.rotation_window:
+            key = (idx[h], idx[v])
+            repeat[key] = min(ago, repeat.get(key, ago))
+    areas = sorted({s.focus_area for s in p.schools if s.focus_area})
+    focus = np.array([areas.index(s.focus_area) if s.focus_area else -1 for s in p.schools])
+    strong = np.array([[a in s.strengths for a in areas] for s in p.schools], bool)
+    w = p.weights
+    prep = _Prep(
+        p=p,
+        urns=urns,
+        idx=idx,
+        hosts=np.array([idx[u] for u in hosts], dtype=np.int64),
+        avail=avail,
+        k=k,
+        lo=lo,
+        hi=hi,
+        xy=xy,
+        neutral_m=neutral_m,
+        conflict=conflict,
+        gid=gid,
+        must=sorted((idx[h], idx[v]) for h, v in p.must),
+        must_not={(idx[h], idx[v]) for h, v in p.must_not},
+        repeat=repeat,
+        focus=focus.astype(np.int64).reshape(n),
+        strong=strong.reshape(n, len(areas)),
+        areas=areas,
+        dist_factor=SCALE * w.distance_per_km / 1000.0,
+        recip=round(SCALE * w.reciprocal),
+    )
+
+    def keyset(pairs: Iterable[Pair]) -> np.ndarray:
+        return np.array(sorted(h * n + v for h, v in pairs), dtype=np.int64)
+
+    prep.keys = {
+        "conflict": keyset(conflict),
+        "must_not": keyset(prep.must_not),
+        "must": keyset(prep.must),
+        "repeat": keyset(repeat),
+    }
+    prep.keys["repeat_ago"] = np.array([repeat[divmod(int(x), n)] for x in prep.keys["repeat"]])
+    return prep
+
+
+def _member(keys: np.ndarray, sorted_arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which keys occur in a sorted array, and where."""
+    if len(sorted_arr) == 0:
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+    pos = np.minimum(np.searchsorted(sorted_arr, keys), len(sorted_arr) - 1)
+    return sorted_arr[pos] == keys, pos
+
+
+def _terms(prep: _Prep, hs: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Integer (distance, repeat, bonus) costs and eligibility of arcs visitor vs -> host hs."""
+    d = np.hypot(prep.xy[hs, 0] - prep.xy[vs, 0], prep.xy[hs, 1] - prep.xy[vs, 1])
+    d = np.where(np.isnan(d), prep.neutral_m, d)
+    dist = np.rint(d * prep.dist_factor).astype(np.int64)
+    keys = hs * prep.n + vs
+    w, window = prep.p.weights, max(prep.p.rotation_window, 1)
+    hit, pos = _member(keys, prep.keys["repeat"])
+    ago = prep.keys["repeat_ago"][pos] if hit.any() else np.zeros(len(keys), np.int64)
+    rep_pts = SCALE * w.repeat * (window + 1 - ago) / window
+    rep = np.where(hit, np.rint(rep_pts), 0).astype(np.int64)
+    f = prep.focus[hs]
+    good = (f >= 0) & prep.strong[vs, np.maximum(f, 0)] if prep.areas else np.zeros(len(hs), bool)
+    bonus = np.where(good, round(SCALE * w.strength_bonus), 0).astype(np.int64)
+    ok = (hs != vs) & prep.avail[vs]
+    ok &= ~_member(keys, prep.keys["conflict"])[0] & ~_member(keys, prep.keys["must_not"])[0]
+    ok &= ~((prep.gid[hs] == prep.gid[vs]) & (prep.gid[hs] >= 0))
+    return dist, rep, bonus, ok
+
+
+def _blocker(prep: _Prep, h: int, v: int) -> str | None:
+    """Why school v may not visit host h this cycle, in words (None if it may)."""
+    if h == v:
+        return "is the host itself"
+    if not prep.avail[v]:
+        return "is unavailable this cycle"
+    if (h, v) in prep.conflict:
+        return prep.conflict[h, v]
+    if prep.gid[h] >= 0 and prep.gid[h] == prep.gid[v]:
+        return f"same group ({prep.p.schools[h].group})"
+    if (h, v) in prep.must_not:
+        return "pinned must-not by the facilitator"
+    return None
+
+
+# ---------------------------------------------------------------- arcs and flows
+
+
+@dataclass
+class _Arcs:
+    """Free candidate arcs (pins excluded); lb[h] bounds any arc left out (None: none left)."""
+
+    v: np.ndarray
+    h: np.ndarray
+    base: np.ndarray
+    lb: np.ndarray | None
+    full: bool
+
+
+def _candidates(prep: _Prep, nearest: int | None) -> _Arcs:
+    """All eligible arcs, or each host's nearest (plus each visitor's nearest hosts)."""
+    n, vs_all = prep.n, np.arange(prep.n)
+    pinned = prep.keys["must"]
+    out_v, out_h, out_c, lbs = [], [], [], []
+    for start in range(0, len(prep.hosts), 256):
+        block = prep.hosts[start : start + 256]
+        hs = np.repeat(block, n)
+        vs = np.tile(vs_all, len(block))
+        dist, rep, bonus, ok = _terms(prep, hs, vs)
+        ok &= ~_member(hs * n + vs, pinned)[0]
+        cost = np.where(ok, dist + rep - bonus, np.iinfo(np.int64).max).reshape(len(block), n)
+        if nearest is None or nearest >= n - 1:
+            rows, cols = np.nonzero(ok.reshape(len(block), n))
+        else:
+            order = np.argsort(cost, axis=1, kind="stable")
+            cols = order[:, :nearest].ravel()
+            rows = np.repeat(np.arange(len(block)), nearest)
+            keep = cost[rows, cols] < np.iinfo(np.int64).max
+            rows, cols = rows[keep], cols[keep]
+            lbs.append(cost[np.arange(len(block)), order[:, nearest]])
+        out_v.append(cols)
+        out_h.append(block[rows])
+        out_c.append(cost[rows, cols])
+    v = np.concatenate(out_v) if out_v else np.zeros(0, np.int64)
+    h = np.concatenate(out_h) if out_h else np.zeros(0, np.int64)
+    c = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
+    if nearest is None or nearest >= n - 1:
+        return _Arcs(v, h, c, None, True)
+    # Make sure every visitor has enough candidate hosts to meet its limits.
+    counts = np.bincount(v, minlength=n)
+    extra_v, extra_h, extra_c = [], [], []
+    for s in np.nonzero(prep.avail & (counts < 2 * prep.hi + 2))[0]:
+        hs = prep.hosts
+        dist, rep, bonus, ok = _terms(prep, hs, np.full(len(hs), s))
+        ok &= ~_member(hs * n + s, pinned)[0]
+        cost = dist + rep - bonus
+        pick = [i for i in np.argsort(cost, kind="stable") if ok[i]][: int(2 * prep.hi[s] + 2)]
+        extra_v.append(np.full(len(pick), s))
+        extra_h.append(hs[pick])
+        extra_c.append(cost[pick])
+    v, h, c = (np.concatenate([a, *b]) for a, b in ((v, extra_v), (h, extra_h), (c, extra_c)))
+    _, first = np.unique(h * n + v, return_index=True)
+    lb = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    lb[prep.hosts] = np.concatenate(lbs)
+    return _Arcs(v[first], h[first], c[first], lb, False)
+
+
+@dataclass
+class _Flow:
+    cost: int  # total in flow units, pins excluded
+    chosen: np.ndarray  # bool per candidate arc
+    catch_all: bool  # the relaxation used an arc outside the candidates
+
+
+def _flow(prep: _Prep, arcs: _Arcs, costs: np.ndarray, relax: bool = False) -> _Flow | None:
+    """Min-cost flow over candidate arcs; relax adds a cheap catch-all for the left-out arcs."""
+    n = prep.n
+    need = np.zeros(n, dtype=np.int64)
+    need[prep.hosts] = prep.k
+    lo, hi = prep.lo.copy(), prep.hi.copy()
+    for h, v in prep.must:
+        need[h] -= 1
+        lo[v], hi[v] = max(lo[v] - 1, 0), hi[v] - 1
+    if (need < 0).any() or (hi < 0).any() or lo.sum() > need.sum() or hi.sum() < need.sum():
+        return None
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    src, hub = 2 * n, 2 * n + 1
+    supplies = np.concatenate([lo, -need, [need.sum() - lo.sum(), 0]])
+    smcf.set_nodes_supplies(np.arange(2 * n + 2, dtype=np.int32), supplies.astype(np.int64))
+    vs = np.nonzero(hi > lo)[0]
+    smcf.add_arcs_with_capacity_and_unit_cost(
+        np.full(len(vs), src, np.int32),
+        vs.astype(np.int32),
+        hi[vs] - lo[vs],
+        np.zeros(len(vs)).astype(np.int64),
+    )
+    ids = smcf.add_arcs_with_capacity_and_unit_cost(
+        arcs.v.astype(np.int32),
+        (arcs.h + n).astype(np.int32),
+        np.ones(len(arcs.v), np.int64),
+        costs.astype(np.int64),
+    )
+    hub_ids = None
+    if relax and arcs.lb is not None:
+        av = np.nonzero(prep.avail)[0]
+        big = int(need.sum())
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            av.astype(np.int32),
+            np.full(len(av), hub, np.int32),
+            np.full(len(av), big),
+            np.zeros(len(av), np.int64),
+        )
+        hs = prep.hosts[arcs.lb[prep.hosts] < np.iinfo(np.int64).max]
+        hub_ids = smcf.add_arcs_with_capacity_and_unit_cost(
+            np.full(len(hs), hub, np.int32), (hs + n).astype(np.int32), need[hs], arcs.lb[hs]
+        )
+    if smcf.solve() != smcf.OPTIMAL:
+        return None
+    used = bool(hub_ids is not None and smcf.flows(hub_ids).any())
+    return _Flow(int(smcf.optimal_cost()), smcf.flows(ids) > 0, used)
+
+
+def _residual(prep: _Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Places still needed per host and visit limits per school once the must pins are placed."""
+    need = np.zeros(prep.n, dtype=np.int64)
+    need[prep.hosts] = prep.k
+    lo, hi = prep.lo.copy(), prep.hi.copy()
+    for h, v in prep.must:
+        need[h] -= 1
+        lo[v], hi[v] = max(lo[v] - 1, 0), hi[v] - 1
+    return need, lo, hi
+
+
+def _tie_break(prep: _Prep, arcs: _Arcs) -> np.ndarray:
+    """A small fixed pseudo-random integer per arc, so equal-cost optima are not left to chance."""
+    u = np.array(prep.urns, dtype=np.int64)
+    mixed = (u[arcs.h] * 1_000_003) ^ (u[arcs.v] * 8_191 + 12_345)
+    return np.asarray(mixed % (_PERT - 3), dtype=np.int64)
+
+
+def _reverse(prep: _Prep, arcs: _Arcs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of candidate arcs (a, b) that are each other's reverse, and arcs whose reverse is
+    pinned (those pay the reciprocal cost linearly)."""
+    n = prep.n
+    keys = arcs.h * n + arcs.v
+    order = np.argsort(keys)
+    hit, pos = _member(arcs.v * n + arcs.h, keys[order])
+    partner = np.where(hit, order[pos], -1)
+    a = np.nonzero(partner > np.arange(len(keys)))[0]
+    rev_pinned = _member(arcs.v * n + arcs.h, prep.keys["must"])[0]
+    return a, partner[a], rev_pinned
+
+
+def _evaluate(prep: _Prep, pairs: Sequence[Pair]) -> dict[str, int]:
+    """Integer cost per term of a full allocation given as (host, visitor) index pairs."""
+    hs = np.array([h for h, _ in pairs], dtype=np.int64)
+    vs = np.array([v for _, v in pairs], dtype=np.int64)
+    dist, rep, bonus, _ = _terms(prep, hs, vs)
+    chosen = set(pairs)
+    recips = sum(1 for h, v in pairs if h < v and (v, h) in chosen)
+    return {
+        "distance_km": int(dist.sum()),
+        "repeat": int(rep.sum()),
+        "reciprocal": recips * prep.recip,
+        "strength_bonus": -int(bonus.sum()),
+    }
+
+
+def _cpsat(
+    prep: _Prep,
+    arcs: _Arcs,
+    costs: np.ndarray,
+    recip_cost: int,
+    hint: np.ndarray,
+    seconds: float,
+    deterministic_time: float | None = None,
+) -> tuple[np.ndarray | None, float, bool]:
+    """The full model (reciprocal pairs as y >= x_ab + x_ba - 1) on CP-SAT, hinted."""
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(len(arcs.v))]
+    need, lo, hi = _residual(prep)
+    order_h, order_v = np.argsort(arcs.h, kind="stable"), np.argsort(arcs.v, kind="stable")
+    split_h = np.split(order_h, np.searchsorted(arcs.h[order_h], np.arange(1, prep.n)))
+    split_v = np.split(order_v, np.searchsorted(arcs.v[order_v], np.arange(1, prep.n)))
+    for h in prep.hosts:
+        model.add(sum(x[i] for i in split_h[h]) == int(need[h]))
+    for v in np.nonzero(prep.avail)[0]:
+        model.add_linear_constraint(sum(x[i] for i in split_v[v]), int(lo[v]), int(hi[v]))
+    terms: list[cp_model.IntVar] = list(x)
+    coefs = [int(c) for c in costs]
+    a, b, _ = _reverse(prep, arcs)
+    for i, j in zip(a.tolist(), b.tolist(), strict=True):
+        y = model.new_bool_var(f"y{i}")
+        model.add_bool_or([x[i].Not(), x[j].Not(), y])
+        terms.append(y)
+        coefs.append(recip_cost)
+    model.minimize(cp_model.LinearExpr.weighted_sum(terms, coefs))
+    for var, value in zip(x, hint.tolist(), strict=True):
+        model.add_hint(var, bool(value))
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.num_workers = 1 if len(prep.hosts) <= _TINY_HOSTS else 8
+    params.random_seed = 7
+    params.max_time_in_seconds = max(seconds, 0.05)
+    if deterministic_time is not None:
+        params.interleave_search = True
+        params.max_deterministic_time = deterministic_time
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, -math.inf, False
+    chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+    return chosen, solver.best_objective_bound, status == cp_model.OPTIMAL
+
+
+def _lagrange(
+    prep: _Prep, arcs: _Arcs, lin: np.ndarray, start: np.ndarray, deadline: float
+) -> tuple[np.ndarray, int, int, int]:
+    """Subgradient on the reciprocal pairs: returns the best allocation found, its cost, a
+    lower bound valid over all arcs (catch-all relaxation) and the number of iterations."""
+    a, b, _ = _reverse(prep, arcs)
+    recip = prep.recip
+
+    def true_cost(x: np.ndarray) -> int:
+        return int(lin[x].sum()) + recip * int((x[a] & x[b]).sum())
+
+    best, best_cost = start, true_cost(start)
+    lam = np.zeros(len(a), dtype=float)
+    bound, theta, stale, it = -(2**62), 1.0, 0, 0
+    while time.perf_counter() < deadline and it < 60:
+        it += 1
+        lam_int = np.rint(lam).astype(np.int64)
+        extra = np.zeros(len(lin), dtype=np.int64)
+        extra[a] += lam_int
+        extra[b] += lam_int
+        f = _flow(prep, arcs, lin + extra, relax=True)
+        if f is None:
+            break
+        value = f.cost - int(lam_int.sum())
+        if value > bound:
+            bound, stale = value, 0
+        else:
+            stale += 1
+            if stale >= 3:
+                theta, stale = theta / 2, 0
+        x = f.chosen
+        if not f.catch_all and true_cost(x) < best_cost:
+            best, best_cost = x, true_cost(x)
+        g = x[a].astype(float) + x[b] - 1
+        norm = float((g * g).sum())
+        if best_cost - bound <= 0 or norm == 0 or theta < 1e-3:
+            break
+        lam = np.clip(lam + theta * (best_cost - value) / norm * g, 0, recip)
+    return best, best_cost, bound, it
+
+
+def solve(problem: AllocationProblem, *, time_limit_s: float = 10.0) -> AllocationResult:
+    """Allocate visitors to every host at least cost; raises AllocationInfeasible if none exists.
+
+    Exact (gap 0) for clusters up to EXACT_HOSTS hosts; beyond that, gap is against a proven bound.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    prep = _prepare(problem)
+    _precheck(prep)
+    if len(prep.hosts) == 0:
+        return AllocationResult((), 0.0, dict.fromkeys(_TERMS, 0.0), 0.0, 0.0, True, 0.0, "empty")
+    exact = len(prep.hosts) <= EXACT_HOSTS
+    arcs = _candidates(prep, None if exact else NEAREST)
+    pin_const = sum(_evaluate(prep, prep.must).values())
+    f: _Flow | None = None
+    for _attempt in range(2):
+        a, b, rev_pinned = _reverse(prep, arcs)
+        lin = arcs.base + prep.recip * rev_pinned
+        big = _PERT * (prep.places + 1) if exact else 1
+        costs = lin * big + _tie_break(prep, arcs) if exact else lin
+        f = _flow(prep, arcs, costs)
+        if f is not None or arcs.full:
+            break
+        arcs = _candidates(prep, None)  # the nearest arcs were not enough: take them all
+    if f is None:
+        raise _diagnose(prep)
+    chosen, method = f.chosen, "min-cost flow"
+    if arcs.full:
+        bound = f.cost // big
+    else:
+        relaxed = _flow(prep, arcs, lin, relax=True)
+        bound = relaxed.cost if relaxed is not None else -(2**62)
+    if prep.recip and (chosen[a] & chosen[b]).any():
+        if exact:
+            rest = deadline - time.perf_counter()
+            cp, cp_bound, proved = _cpsat(prep, arcs, costs, prep.recip * big, chosen, rest)
+            if cp is not None:
+                chosen = cp
+                bound = max(bound, math.ceil(cp_bound - 1e-6) // big)
+            workers = 1 if len(prep.hosts) <= _TINY_HOSTS else 8
+            method += f" bound + CP-SAT ({workers} workers{', proved optimal' if proved else ''})"
+        else:
+            budget = max(0.0, deadline - time.perf_counter())
+            lag_deadline = time.perf_counter() + 0.4 * budget
+            chosen, cost, lag_bound, iters = _lagrange(prep, arcs, lin, chosen, lag_deadline)
+            bound = max(bound, lag_bound)
+            method = (
+                f"nearest-{NEAREST} candidates; min-cost flow + Lagrangian ({iters} flows, "
+                "bound over all arcs)"
+            )
+            rest = deadline - time.perf_counter() - 0.3
+            if cost > bound and rest > 0.5:
+                cp, _, _ = _cpsat(prep, arcs, lin, prep.recip, chosen, rest, 2.0 * rest)
+                if (
+                    cp is not None
+                    and int(lin[cp].sum()) + prep.recip * int((cp[a] & cp[b]).sum()) < cost
+                ):
+                    chosen = cp
+                method += " + CP-SAT polish on the candidates"
+    free = zip(arcs.h[chosen].tolist(), arcs.v[chosen].tolist(), strict=True)
+    pairs = sorted([*prep.must, *free])
+    ints = _evaluate(prep, pairs)
+    total = sum(ints.values())
+    lower = min(total, bound + pin_const)
+    gap = 0.0 if total == lower else (total - lower) / max(abs(total), 1)
+    return AllocationResult(
+        assignments=_assignments(prep, pairs),
+        objective=total / SCALE,
+        breakdown={name: value / SCALE for name, value in ints.items()},
+        lower_bound=lower / SCALE,
+        gap=gap,
+        optimal=total == lower,
+        wall_seconds=time.perf_counter() - t0,
+        method=method,
+    )
+
+
+_TERMS = ("distance_km", "repeat", "reciprocal", "strength_bonus")
+
+
+def _leads(prep: _Prep, visitors: Mapping[int, Sequence[int]]) -> dict[int, tuple[int, int, int]]:
+    """Lead per host (URN -> lead, past leads, leads given earlier this cycle): fewest leads so
+    far, ties to the lowest URN, hosts taken in URN order."""
+    given: dict[int, int] = {}
+    past = prep.p.past_leads
+    out: dict[int, tuple[int, int, int]] = {}
+    for host in sorted(visitors):
+        if not visitors[host]:
+            continue
+        lead = min(visitors[host], key=lambda v: (past.get(v, 0) + given.get(v, 0), v))
+        out[host] = (lead, past.get(lead, 0), given.get(lead, 0))
+        given[lead] = given.get(lead, 0) + 1
+    return out
+
+
+def _nearness(prep: _Prep, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances (km) from host h to every school, and the schools allowed to visit h by
+    distance (URN breaks ties); pinned visitors count as allowed."""
+    everyone = np.arange(prep.n)
+    ok = _terms(prep, np.full(prep.n, h), everyone)[3]
+    d = np.hypot(prep.xy[h, 0] - prep.xy[:, 0], prep.xy[h, 1] - prep.xy[:, 1])
+    km = np.where(np.isnan(d), prep.neutral_m, d) / 1000.0
+    return km, everyone[ok][np.argsort(km[ok], kind="stable")]
+
+
+def _assignments(prep: _Prep, pairs: Sequence[Pair]) -> tuple[Assignment, ...]:
+    """Assignments with leads and per-visitor reasons, hosts in URN order."""
+    by_host: dict[int, list[int]] = {int(h): [] for h in prep.hosts}
+    for h, v in pairs:
+        by_host[h].append(v)
+    chosen, pinned = set(pairs), set(prep.must)
+    urn = prep.urns
+    leads = _leads(prep, {urn[h]: [urn[v] for v in vs] for h, vs in by_host.items()})
+    out = []
+    for h, vs in sorted(by_host.items(), key=lambda item: urn[item[0]]):
+        vs.sort(key=lambda v: urn[v])
+        km, ranked = _nearness(prep, h)
+        rank = {int(v): r for r, v in enumerate(ranked.tolist(), start=1)}
+        why = []
+        for v in vs:
+            reasons = []
+            if (h, v) in pinned:
+                reasons.append("pinned by the facilitator")
+            if v in rank:
+                r = rank[v]
+                reasons.append(
+                    "nearest available" if r == 1 else f"{_ordinal(r)} nearest available"
+                )
+            if (h, v) in prep.repeat:
+                ago = prep.repeat[h, v]
+                reasons.append(f"repeat from {ago} cycle{'s' if ago > 1 else ''} ago")
+            area = prep.p.schools[h].focus_area
+            if area and area in prep.p.schools[v].strengths:
+                reasons.append(f"strength in {area}")
+            if (v, h) in chosen:
+                reasons.append(f"reciprocal: {urn[h]} also visits {urn[v]}")
+            if np.isnan(prep.xy[h, 0]) or np.isnan(prep.xy[v, 0]):
+                reasons.append(f"no coordinates: neutral {prep.neutral_m / 1000:.1f} km used")
+            why.append(tuple(reasons))
+        out.append(
+            Assignment(
+                host=urn[h],
+                visitors=tuple(urn[v] for v in vs),
+                lead=leads[urn[h]][0] if urn[h] in leads else None,
+                distances_km=tuple(round(float(km[v]), 3) for v in vs),
+                why=tuple(why),
+            )
+        )
+    return tuple(out)
+
+
+def _names(prep: _Prep, schools: Iterable[int]) -> str:
+    return ", ".join(str(prep.urns[s]) for s in sorted(schools, key=lambda s: prep.urns[s]))
+
+
+def _precheck(prep: _Prep) -> None:
+    """Raise AllocationInfeasible for the causes that can be named without solving."""
+    k, urn, hosts = prep.k, prep.urns, prep.hosts.tolist()
+    if len(hosts) and prep.n < k + 1:
+        raise AllocationInfeasible(
+            "too few schools",
+            f"{k} visitors per host need at least {k + 1} schools; the cluster has {prep.n}",
+            urn,
+        )
+    host_set = set(hosts)
+    pins: dict[int, list[int]] = {}
+    for h, v in prep.must:
+        if h not in host_set:
+            detail = f"{urn[v]} is pinned to visit {urn[h]}, which is not hosting this cycle"
+        else:
+            blocker = _blocker(prep, h, v)
+            detail = (
+                f"{urn[v]} is pinned to visit {urn[h]} but {urn[v]} {blocker}" if blocker else ""
+            )
+        if detail:
+            raise AllocationInfeasible("must pins", detail, [urn[h], urn[v]])
+        pins.setdefault(h, []).append(v)
+    for h, vs in pins.items():
+        if len(vs) > k:
+            raise AllocationInfeasible(
+                "must pins",
+                f"host {urn[h]} has {len(vs)} pinned visitors ({_names(prep, vs)}) for {k} places",
+                [urn[h], *(urn[v] for v in vs)],
+            )
+    pin_load = np.bincount([v for _, v in prep.must], minlength=prep.n)
+    over = np.nonzero(pin_load > prep.hi)[0]
+    if len(over):
+        s = int(over[0])
+        raise AllocationInfeasible(
+            "must pins",
+            f"{urn[s]} is pinned to {pin_load[s]} visits but may make at most {prep.hi[s]}",
+            [urn[s]],
+        )
+    places, lo_sum, hi_sum = prep.places, int(prep.lo.sum()), int(prep.hi.sum())
+    available = int(prep.avail.sum())
+    if hi_sum < places or lo_sum > places:
+        side = "at most" if hi_sum < places else "at least"
+        raise AllocationInfeasible(
+            "visit limits",
+            f"{places} visitor places are needed ({len(hosts)} hosts x {k}) but the "
+            f"{available} available schools make {side} {hi_sum if hi_sum < places else lo_sum} "
+            f"visits (between {prep.p.min_visits if prep.p.min_visits is not None else 'default'}"
+            f" and {prep.p.max_visits if prep.p.max_visits is not None else 'default'} each: "
+            f"{int(prep.lo.max(initial=0))}..{int(prep.hi.max(initial=0))})",
+        )
+    everyone = np.arange(prep.n)
+    for h in hosts:
+        ok = _terms(prep, np.full(prep.n, h), everyone)[3]
+        if ok.sum() < k:
+            blocked = [v for v in range(prep.n) if v != h and not ok[v]]
+            reasons = "; ".join(f"{urn[v]} {_blocker(prep, h, v)}" for v in blocked)
+            raise AllocationInfeasible(
+                "eligible visitors",
+                f"host {urn[h]} has {int(ok.sum())} eligible visitors for {k} places: {reasons}",
+                [urn[h], *(urn[v] for v in blocked)],
+            )
+    host_arr = prep.hosts
+    for v in np.nonzero(prep.lo > 0)[0].tolist():
+        ok = _terms(prep, host_arr, np.full(len(host_arr), v))[3]
+        if ok.sum() < prep.lo[v]:
+            blocked = [h for h, good in zip(hosts, ok.tolist(), strict=True) if not good]
+            reasons = "; ".join(f"{urn[h]}: {urn[v]} {_blocker(prep, h, v)}" for h in blocked)
+            raise AllocationInfeasible(
+                "visit limits",
+                f"{urn[v]} must make at least {prep.lo[v]} visits but may visit only "
+                f"{int(ok.sum())} hosts ({reasons})",
+                [urn[v], *(urn[h] for h in blocked)],
+            )
+
+
+def _feasible(problem: AllocationProblem, widen: Iterable[int] = ()) -> bool:
+    """Whether any allocation meets the hard constraints (visit limits widened for some)."""
+    try:
+        prep = _prepare(problem)
+        for s in widen:
+            prep.lo[s], prep.hi[s] = 0, len(prep.hosts) if prep.avail[s] else 0
+        _precheck(prep)
+    except (AllocationInfeasible, InvalidInput):
+        return False
+    arcs = _candidates(prep, None)
+    return _flow(prep, arcs, arcs.base) is not None
+
+
+def _diagnose(prep: _Prep) -> AllocationInfeasible:
+    """Name the constraint family (and schools) to blame by relaxing families one at a time."""
+    p, urns = prep.p, prep.urns
+
+    def no_conflicts(s: int | None) -> AllocationProblem:
+        schools = [replace(x, group=None) if s in (None, x.urn) else x for x in p.schools]
+        kept = frozenset(c for c in p.conflicts if s is not None and s not in c)
+        return replace(p, schools=schools, conflicts=kept)
+
+    families = {
+        "conflicts": no_conflicts,
+        "unavailability": lambda s: replace(
+            p, unavailable=p.unavailable - ({s} if s is not None else p.unavailable)
+        ),
+        "must pins": lambda s: replace(
+            p, must=frozenset(m for m in p.must if s is not None and s not in m)
+        ),
+        "must_not pins": lambda s: replace(
+            p, must_not=frozenset(m for m in p.must_not if s is not None and s not in m)
+        ),
+    }
+    small = prep.n <= _DIAGNOSE_SCHOOLS
+    for name, relax in families.items():
+        if _feasible(relax(None)):
+            culprits = [u for u in urns if small and _feasible(relax(u))]
+            whose = (
+                "; relaxing those of any one of the schools named would allow one"
+                if (culprits)
+                else "; no single school's can be dropped to allow one"
+            )
+            return AllocationInfeasible(
+                name, f"the {name} leave no valid allocation{whose}", culprits
+            )
+    everyone = range(prep.n)
+    if _feasible(p, widen=everyone):
+        culprits = [u for i, u in enumerate(urns) if small and _feasible(p, widen=[i])]
+        return AllocationInfeasible(
+            "visit limits",
+            f"no allocation keeps every school between {int(prep.lo.min(initial=0))} and "
+            f"{int(prep.hi.max(initial=0))} visits; widening the limits of the schools named "
+            "would allow one",
+            culprits,
+        )
+    return AllocationInfeasible(
+        "constraints combined",
+        "conflicts, unavailability, pins and visit limits together leave no valid allocation; "
+        "no one family alone is to blame",
+    )
+
+
+def check(problem: AllocationProblem, assignments: Iterable[Assignment]) -> list[str]:
+    """Hard-constraint violations of a manual allocation, one sentence each naming the schools."""
+    prep = _prepare(problem)
+    urn, idx, k = prep.urns, prep.idx, prep.k
+    hosts = {urn[h] for h in prep.hosts}
+    problems: list[str] = []
+    seen: dict[int, tuple[int, ...]] = {}
+    load: dict[int, int] = {}
+    for a in sorted(assignments, key=lambda a: a.host):
+        if a.host not in idx:
+            problems.append(f"host {a.host} is not a school in this cluster")
+            continue
+        if a.host not in hosts:
+            problems.append(f"{a.host} is not hosting this cycle but has visitors")
+        if a.host in seen:
+            problems.append(f"host {a.host} is allocated twice")
+        seen[a.host] = a.visitors
+        if len(a.visitors) != k:
+            problems.append(f"host {a.host} has {len(a.visitors)} visitors; each host needs {k}")
+        for v in sorted(set(a.visitors)):
+            if a.visitors.count(v) > 1:
+                problems.append(f"{v} is listed more than once as a visitor to {a.host}")
+            if v not in idx:
+                problems.append(f"visitor {v} (to host {a.host}) is not a school in this cluster")
+                continue
+            load[v] = load.get(v, 0) + 1
+            why = _blocker(prep, idx[a.host], idx[v])
+            if why:
+                problems.append(f"{v} may not visit {a.host}: {v} {why}")
+        if a.lead is not None and a.lead not in a.visitors:
+            problems.append(f"lead reviewer {a.lead} for {a.host} is not one of its visitors")
+    problems += [f"host {h} has no visitors allocated" for h in sorted(hosts - seen.keys())]
+    for h, v in sorted(problem.must):
+        if v not in seen.get(h, ()):
+            problems.append(f"{v} must visit {h} (pinned by the facilitator) but does not")
+    for i, u in enumerate(urn):
+        made = load.get(u, 0)
+        if prep.avail[i] and not prep.lo[i] <= made <= prep.hi[i]:
+            problems.append(
+                f"{u} makes {made} visits; each school must make between {prep.lo[i]} and "
+                f"{prep.hi[i]}"
+            )
+    return problems
+
+
+def _solve_one(args: tuple[AllocationProblem, float]) -> AllocationResult | AllocationInfeasible:
+    try:
+        return solve(args[0], time_limit_s=args[1])
+    except AllocationInfeasible as exc:
+        return exc
+
+
+def solve_many(
+    problems: Sequence[AllocationProblem], *, processes: int = 2, time_limit_s: float = 10.0
+) -> list[AllocationResult]:
+    """Solve many clusters (a national run), in a process pool when there are enough of them.
+
+    Raises the first AllocationInfeasible in input order, after every cluster has been tried.
+    """
+    jobs = [(p, time_limit_s) for p in problems]
+    if processes <= 1 or len(jobs) < 4 * processes:
+        outcomes = [_solve_one(job) for job in jobs]
+    else:
+        chunk = max(1, len(jobs) // (processes * 16))
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            outcomes = list(pool.map(_solve_one, jobs, chunksize=chunk))
+    for outcome in outcomes:
+        if isinstance(outcome, AllocationInfeasible):
+            raise outcome
+    return [o for o in outcomes if isinstance(o, AllocationResult)]
