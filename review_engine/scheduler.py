@@ -1,0 +1,350 @@
+"""The scheduler: a wake-up call that runs the idempotent reconcile (`tick`) under one leader.
+
+The database holds the truth. APScheduler 3 only decides *when* to call ``tick``: once at
+start-up, daily at 06:00 Europe/London and hourly. Its jobs live in the in-memory job store and
+are derived at start, so nothing is persisted in APScheduler and a restart loses nothing. Every
+job runs however late it is (``misfire_grace_time=None``), late runs collapse into one
+(``coalesce=True``) and ticks never overlap (one worker thread, ``max_instances=1``).
+
+Only one scheduler runs per database: a PostgreSQL session advisory lock, or a file lock beside
+the SQLite database. A second copy waits for the lock or exits with ``SchedulerBusy``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from filelock import FileLock, Timeout
+from sqlalchemy import Connection, Engine, text
+
+from review_engine.clock import Clock
+from review_engine.errors import ReviewEngineError
+
+log = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+DAILY_HOUR = 6  # the daily tick, 06:00 Europe/London
+HOURLY = timedelta(hours=1)
+STOP_POLL_SECONDS = 0.2  # how often the blocking loop looks at the stop event and signals
+SCHEDULER_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"review-engine scheduler").digest()[:8], "big", signed=True
+)
+LOCK_FILE_NAME = "scheduler.lock"
+
+
+class SchedulerBusy(ReviewEngineError):
+    """Another scheduler holds the leader lock for this database."""
+
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
+        super().__init__(f"another scheduler is already running ({holder}); this one exits")
+
+
+@dataclass(frozen=True)
+class HeartbeatInfo:
+    """What one tick did: when it ran, when the next is due, and how it went."""
+
+    last_tick_at: datetime
+    next_tick_at: datetime
+    summary: str
+    ok: bool
+    error: str | None = None
+
+
+class LeaderLock(Protocol):
+    """At most one holder across processes and machines."""
+
+    def acquire(self, wait: bool) -> bool:
+        """Take the lock; with ``wait=False`` return False at once if someone else holds it."""
+        ...
+
+    def release(self) -> None:
+        """Give the lock up (safe to call when not held)."""
+        ...
+
+    def holder(self) -> str:
+        """Who holds the lock, for messages; best effort."""
+        ...
+
+
+def _whoami() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+class FileLeaderLock:
+    """A leader lock on a file (for SQLite); a sidecar file names the holder."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.sidecar = self.path.with_name(self.path.name + ".holder")
+        self._lock = FileLock(str(self.path), thread_local=False)
+
+    def acquire(self, wait: bool) -> bool:
+        """Take the file lock, blocking when ``wait`` is true; write who we are beside it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(blocking=wait)
+        except Timeout:
+            return False
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        tmp = self.sidecar.with_name(f"{self.sidecar.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{_whoami()}, since {since}\n", encoding="utf-8")
+        os.replace(tmp, self.sidecar)
+        return True
+
+    def release(self) -> None:
+        """Remove the holder note and release the file lock."""
+        if not self._lock.is_locked:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.sidecar.unlink()
+        self._lock.release(force=True)
+
+    def holder(self) -> str:
+        """The holder note written by the process that took the lock."""
+        try:
+            note = self.sidecar.read_text(encoding="utf-8").strip()
+        except OSError:
+            note = ""
+        return f"{note or 'holder unknown'}; lock file {self.path}"
+
+
+class PostgresAdvisoryLock:
+    """A PostgreSQL session advisory lock on a dedicated connection held while leading."""
+
+    def __init__(self, engine: Engine, key: int = SCHEDULER_LOCK_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._conn: Connection | None = None
+
+    def acquire(self, wait: bool) -> bool:
+        """Take the advisory lock (pg_advisory_lock if ``wait``, else pg_try_advisory_lock)."""
+        if self._conn is not None:
+            return True
+        # AUTOCOMMIT: a session lock outlives transactions, and we never sit idle in one.
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+                got = True
+            else:
+                got = bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+                )
+            if got:
+                name = f"review scheduler {_whoami()}"[:63]
+                conn.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
+        except BaseException:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        """Unlock and close the dedicated connection (closing alone would also unlock)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        except Exception:
+            log.warning("could not unlock advisory lock %s; closing its connection", self.key)
+        finally:
+            conn.close()
+
+    def holder(self) -> str:
+        """The backend holding the lock, from pg_locks and pg_stat_activity."""
+        unsigned = self.key & 0xFFFFFFFFFFFFFFFF
+        query = text(
+            "SELECT a.pid, a.application_name, a.client_addr, a.backend_start"
+            " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND l.classid::text::bigint = :hi AND l.objid::text::bigint = :lo"
+        )
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}
+                ).first()
+        except Exception as exc:
+            return f"advisory lock {self.key}; holder unknown ({type(exc).__name__})"
+        if row is None:
+            return f"advisory lock {self.key}; no holder now"
+        pid, app, addr, started = row
+        where = f" from {addr}" if addr else ""
+        since = f", since {started.isoformat(timespec='seconds')}" if started else ""
+        return f"{app or 'unnamed session'}, PostgreSQL backend {pid}{where}{since}"
+
+
+def leader_lock_for(engine: Engine, data_dir: Path | str) -> LeaderLock:
+    """The leader lock for this database: advisory lock on PostgreSQL, else a lock file.
+
+    For a SQLite file the lock file sits beside the database, so every process using that file
+    agrees on it whatever its data directory; otherwise it goes in ``data_dir``.
+    """
+    if engine.dialect.name == "postgresql":
+        return PostgresAdvisoryLock(engine, SCHEDULER_LOCK_KEY)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        db_path = Path(database)
+        return FileLeaderLock(db_path.with_name(f"{db_path.name}.{LOCK_FILE_NAME}"))
+    return FileLeaderLock(Path(data_dir) / LOCK_FILE_NAME)
+
+
+def _triggers(now: datetime, hourly: bool) -> dict[str, Any]:
+    """The recurring triggers, by job id; the hourly one falls on whole UTC hours."""
+    triggers: dict[str, Any] = {
+        "daily": CronTrigger(hour=DAILY_HOUR, minute=0, timezone=LONDON),
+    }
+    if hourly:
+        top = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOURLY
+        triggers["hourly"] = IntervalTrigger(hours=1, start_date=top, timezone=UTC)
+    return triggers
+
+
+def next_run_times(now: datetime, *, hourly: bool = True) -> list[datetime]:
+    """When the recurring ticks next fire strictly after ``now``, soonest first, in UTC."""
+    if now.tzinfo is None:
+        raise ValueError("next_run_times needs a timezone-aware instant")
+    after = now + timedelta(microseconds=1)
+    times = []
+    for trigger in _triggers(now, hourly).values():
+        fire = trigger.get_next_fire_time(None, after.astimezone(LONDON))
+        if fire is not None:
+            times.append(fire.astimezone(UTC))
+    return sorted(times)
+
+
+class _Ticker:
+    """The job every wake-up runs: one tick, then a heartbeat; a failure never escapes."""
+
+    def __init__(
+        self,
+        tick: Callable[[datetime], object],
+        heartbeat: Callable[[HeartbeatInfo], None],
+        clock: Clock,
+        hourly: bool,
+    ) -> None:
+        self.tick = tick
+        self.heartbeat = heartbeat
+        self.clock = clock
+        self.hourly = hourly
+        self._lock = threading.Lock()
+
+    def __call__(self, reason: str = "tick") -> None:
+        with self._lock:  # one worker already serialises; this keeps direct calls honest too
+            started = self.clock.now()
+            try:
+                result = self.tick(started)
+            except Exception as exc:
+                log.exception("%s at %s failed", reason, started.isoformat())
+                error: str | None = f"{type(exc).__name__}: {exc}"
+                summary = f"{reason} failed"
+                ok = False
+            else:
+                error = None
+                summary = str(result) if result is not None else f"{reason} done"
+                ok = True
+                log.info("%s at %s: %s", reason, started.isoformat(), summary)
+            info = HeartbeatInfo(
+                last_tick_at=started,
+                next_tick_at=next_run_times(self.clock.now(), hourly=self.hourly)[0],
+                summary=summary,
+                ok=ok,
+                error=error,
+            )
+            try:
+                self.heartbeat(info)
+            except Exception:
+                log.exception("heartbeat after %s failed", reason)
+
+
+@contextlib.contextmanager
+def _stop_signals(flag: threading.Event) -> Iterator[None]:
+    """On SIGTERM/SIGINT set ``flag``; only in the main thread, and restore on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        # Only set a flag: the loop in run_scheduler notices it within STOP_POLL_SECONDS.
+        flag.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_scheduler(
+    *,
+    tick: Callable[[datetime], object],
+    leader: LeaderLock,
+    heartbeat: Callable[[HeartbeatInfo], None],
+    clock: Clock,
+    stop_event: threading.Event | None = None,
+    hourly: bool = True,
+    wait: bool = False,
+) -> None:
+    """Lead and tick until stopped (``stop_event``, SIGTERM or SIGINT); blocks the caller.
+
+    Takes ``leader`` first: if another copy holds it, waits when ``wait`` is true, else raises
+    ``SchedulerBusy``. Ticks once at start-up, daily at 06:00 Europe/London and (if ``hourly``)
+    every hour; each tick is followed by ``heartbeat``. A failing tick is logged and reported.
+    """
+    if not leader.acquire(wait=wait):
+        raise SchedulerBusy(leader.holder())
+    stop = stop_event if stop_event is not None else threading.Event()
+    signalled = threading.Event()
+    ticker = _Ticker(tick, heartbeat, clock, hourly)
+    scheduler = BackgroundScheduler(
+        timezone=LONDON,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    job_options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+    scheduler.add_job(
+        ticker, DateTrigger(timezone=LONDON), id="startup", args=["start-up tick"], **job_options
+    )
+    for job_id, trigger in _triggers(clock.now(), hourly).items():
+        scheduler.add_job(ticker, trigger, id=job_id, args=[f"{job_id} tick"], **job_options)
+    try:
+        with _stop_signals(signalled):
+            scheduler.start()
+            log.info(
+                "scheduler running (%s); next ticks at %s",
+                _whoami(),
+                ", ".join(t.isoformat() for t in next_run_times(clock.now(), hourly=hourly)),
+            )
+            while not (stop.is_set() or signalled.is_set()):
+                stop.wait(STOP_POLL_SECONDS)
+            log.info("scheduler stopping; waiting for a running tick to finish")
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        leader.release()
+        log.info("scheduler stopped")
