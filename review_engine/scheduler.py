@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -281,6 +282,23 @@ class _Ticker:
                 log.exception("heartbeat after %s failed", reason)
 
 
+def _build_scheduler(ticker: _Ticker, now: datetime, hourly: bool) -> BackgroundScheduler:
+    """A stopped scheduler holding the start-up, daily and hourly jobs in memory only."""
+    options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+    scheduler = BackgroundScheduler(
+        timezone=LONDON,
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults=options,
+    )
+    scheduler.add_job(
+        ticker, DateTrigger(timezone=LONDON), id="startup", args=["start-up tick"], **options
+    )
+    for job_id, trigger in _triggers(now, hourly).items():
+        scheduler.add_job(ticker, trigger, id=job_id, args=[f"{job_id} tick"], **options)
+    return scheduler
+
+
 @contextlib.contextmanager
 def _stop_signals(flag: threading.Event) -> Iterator[None]:
     """On SIGTERM/SIGINT set ``flag``; only in the main thread, and restore on exit."""
@@ -320,19 +338,9 @@ def run_scheduler(
         raise SchedulerBusy(leader.holder())
     stop = stop_event if stop_event is not None else threading.Event()
     signalled = threading.Event()
-    ticker = _Ticker(tick, heartbeat, clock, hourly)
-    scheduler = BackgroundScheduler(
-        timezone=LONDON,
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-    )
-    job_options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
-    scheduler.add_job(
-        ticker, DateTrigger(timezone=LONDON), id="startup", args=["start-up tick"], **job_options
-    )
-    for job_id, trigger in _triggers(clock.now(), hourly).items():
-        scheduler.add_job(ticker, trigger, id=job_id, args=[f"{job_id} tick"], **job_options)
+    scheduler: BackgroundScheduler | None = None
     try:
+        scheduler = _build_scheduler(_Ticker(tick, heartbeat, clock, hourly), clock.now(), hourly)
         with _stop_signals(signalled):
             scheduler.start()
             log.info(
@@ -344,7 +352,7 @@ def run_scheduler(
                 stop.wait(STOP_POLL_SECONDS)
             log.info("scheduler stopping; waiting for a running tick to finish")
     finally:
-        if scheduler.running:
+        if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=True)
         leader.release()
         log.info("scheduler stopped")
