@@ -387,12 +387,7 @@ class _Flow:
 def _flow(prep: _Prep, arcs: _Arcs, costs: np.ndarray, relax: bool = False) -> _Flow | None:
     """Min-cost flow over candidate arcs; relax adds a cheap catch-all for the left-out arcs."""
     n = prep.n
-    need = np.zeros(n, dtype=np.int64)
-    need[prep.hosts] = prep.k
-    lo, hi = prep.lo.copy(), prep.hi.copy()
-    for h, v in prep.must:
-        need[h] -= 1
-        lo[v], hi[v] = max(lo[v] - 1, 0), hi[v] - 1
+    need, lo, hi = _residual(prep)
     if (need < 0).any() or (hi < 0).any() or lo.sum() > need.sum() or hi.sum() < need.sum():
         return None
     smcf = min_cost_flow.SimpleMinCostFlow()
@@ -524,22 +519,41 @@ def _cpsat(
     return chosen, solver.best_objective_bound, status == cp_model.OPTIMAL
 
 
-def _lagrange(
-    prep: _Prep, arcs: _Arcs, lin: np.ndarray, start: np.ndarray, deadline: float
-) -> tuple[np.ndarray, int, int, int]:
-    """Subgradient on the reciprocal pairs: returns the best allocation found, its cost, a
-    lower bound valid over all arcs (catch-all relaxation) and the number of iterations."""
+def _descend(
+    prep: _Prep, arcs: _Arcs, lin: np.ndarray, x: np.ndarray, deadline: float
+) -> tuple[np.ndarray, int]:
+    """Majorize-minimize on the reciprocal term: charge each pair's cost on one arc so the flow
+    cost equals the true cost of the current answer, re-solve, repeat; the cost never rises."""
     a, b, _ = _reverse(prep, arcs)
     recip = prep.recip
+    pen = np.zeros(len(lin), dtype=np.int64)
+    parity = (arcs.h[a] + arcs.v[a]) % 2 == 0
+    cost = int(lin[x].sum()) + recip * int((x[a] & x[b]).sum())
+    for _ in range(100):
+        both, only_a, only_b = x[a] & x[b], x[a] & ~x[b], x[b] & ~x[a]
+        fresh = both & (pen[a] == 0) & (pen[b] == 0)
+        pen[np.where(parity, a, b)[fresh]] = recip
+        pen[a[only_a]], pen[b[only_a]] = 0, recip
+        pen[b[only_b]], pen[a[only_b]] = 0, recip
+        f = _flow(prep, arcs, lin + pen)
+        if f is None or (f.chosen == x).all() or time.perf_counter() > deadline:
+            break
+        new = int(lin[f.chosen].sum()) + recip * int((f.chosen[a] & f.chosen[b]).sum())
+        if new > cost:
+            break
+        x, cost = f.chosen, new
+    return x, cost
 
-    def true_cost(x: np.ndarray) -> int:
-        return int(lin[x].sum()) + recip * int((x[a] & x[b]).sum())
 
-    best, best_cost = start, true_cost(start)
+def _lagrange(prep: _Prep, arcs: _Arcs, lin: np.ndarray, upper: int, deadline: float) -> int:
+    """Lagrangian bound over all arcs: price each reciprocal pair by lambda in [0, cost] on both
+    arcs (subgradient steps); every flow over the catch-all relaxation is a valid lower bound."""
+    a, b, _ = _reverse(prep, arcs)
     lam = np.zeros(len(a), dtype=float)
-    bound, theta, stale, it = -(2**62), 1.0, 0, 0
-    while time.perf_counter() < deadline and it < 60:
-        it += 1
+    bound, theta, stale = -(2**62), 1.0, 0
+    for _ in range(80):
+        if time.perf_counter() > deadline:
+            break
         lam_int = np.rint(lam).astype(np.int64)
         extra = np.zeros(len(lin), dtype=np.int64)
         extra[a] += lam_int
@@ -554,15 +568,12 @@ def _lagrange(
             stale += 1
             if stale >= 3:
                 theta, stale = theta / 2, 0
-        x = f.chosen
-        if not f.catch_all and true_cost(x) < best_cost:
-            best, best_cost = x, true_cost(x)
-        g = x[a].astype(float) + x[b] - 1
+        g = f.chosen[a].astype(float) + f.chosen[b] - 1
         norm = float((g * g).sum())
-        if best_cost - bound <= 0 or norm == 0 or theta < 1e-3:
+        if upper <= bound or norm == 0 or theta < 1e-3:
             break
-        lam = np.clip(lam + theta * (best_cost - value) / norm * g, 0, recip)
-    return best, best_cost, bound, it
+        lam = np.clip(lam + theta * (upper - value) / norm * g, 0, prep.recip)
+    return bound
 
 
 def solve(problem: AllocationProblem, *, time_limit_s: float = 10.0) -> AllocationResult:
@@ -607,23 +618,12 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 10.0) -> Allocati
             workers = 1 if len(prep.hosts) <= _TINY_HOSTS else 8
             method += f" bound + CP-SAT ({workers} workers{', proved optimal' if proved else ''})"
         else:
-            budget = max(0.0, deadline - time.perf_counter())
-            lag_deadline = time.perf_counter() + 0.4 * budget
-            chosen, cost, lag_bound, iters = _lagrange(prep, arcs, lin, chosen, lag_deadline)
-            bound = max(bound, lag_bound)
+            chosen, cost = _descend(prep, arcs, lin, chosen, deadline)
+            bound = max(bound, _lagrange(prep, arcs, lin, cost, deadline - 0.2))
             method = (
-                f"nearest-{NEAREST} candidates; min-cost flow + Lagrangian ({iters} flows, "
-                "bound over all arcs)"
+                f"nearest-{NEAREST} candidates; min-cost flow, reciprocal pairs repaired by "
+                "majorize-minimize flows; Lagrangian bound over all arcs"
             )
-            rest = deadline - time.perf_counter() - 0.3
-            if cost > bound and rest > 0.5:
-                cp, _, _ = _cpsat(prep, arcs, lin, prep.recip, chosen, rest, 2.0 * rest)
-                if (
-                    cp is not None
-                    and int(lin[cp].sum()) + prep.recip * int((cp[a] & cp[b]).sum()) < cost
-                ):
-                    chosen = cp
-                method += " + CP-SAT polish on the candidates"
     free = zip(arcs.h[chosen].tolist(), arcs.v[chosen].tolist(), strict=True)
     pairs = sorted([*prep.must, *free])
     ints = _evaluate(prep, pairs)
@@ -928,3 +928,21 @@ def solve_many(
         if isinstance(outcome, AllocationInfeasible):
             raise outcome
     return [o for o in outcomes if isinstance(o, AllocationResult)]
+
+
+# explain() and greedy_baseline() live in allocation_report (which imports this module); they
+# are re-exported here so callers need one import. The import must come after the definitions.
+from review_engine.allocation_report import explain, greedy_baseline  # noqa: E402
+
+__all__ = [
+    "AllocationProblem",
+    "AllocationResult",
+    "Assignment",
+    "SchoolNode",
+    "Weights",
+    "check",
+    "explain",
+    "greedy_baseline",
+    "solve",
+    "solve_many",
+]
