@@ -35,7 +35,7 @@ class Weights:
     """Soft-cost weights in points (1 point = 1 km of travel at the default distance weight)."""
 
     distance_per_km: float = 1.0
-    repeat: float = 25.0  # pairing repeated from last cycle; older ones scale down to the window
+    repeat: float = 50.0  # a (host, visitor) pairing already made within the rotation window
     reciprocal: float = 10.0  # A visits B and B visits A in the same cycle
     strength_bonus: float = 5.0  # subtracted when the visitor is strong in the host's focus
 
@@ -268,7 +268,6 @@ def _prepare(problem: AllocationProblem) -> _Prep:
         "must": keyset(prep.must),
         "repeat": keyset(repeat),
     }
-    prep.keys["repeat_ago"] = np.array([repeat[divmod(int(x), n)] for x in prep.keys["repeat"]])
     return prep
 
 
@@ -286,11 +285,9 @@ def _terms(prep: _Prep, hs: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, ...
     d = np.where(np.isnan(d), prep.neutral_m, d)
     dist = np.rint(d * prep.dist_factor).astype(np.int64)
     keys = hs * prep.n + vs
-    w, window = prep.p.weights, max(prep.p.rotation_window, 1)
-    hit, pos = _member(keys, prep.keys["repeat"])
-    ago = prep.keys["repeat_ago"][pos] if hit.any() else np.zeros(len(keys), np.int64)
-    rep_pts = SCALE * w.repeat * (window + 1 - ago) / window
-    rep = np.where(hit, np.rint(rep_pts), 0).astype(np.int64)
+    w = prep.p.weights
+    hit = _member(keys, prep.keys["repeat"])[0]
+    rep = np.where(hit, round(SCALE * w.repeat), 0).astype(np.int64)
     f = prep.focus[hs]
     good = (f >= 0) & prep.strong[vs, np.maximum(f, 0)] if prep.areas else np.zeros(len(hs), bool)
     bonus = np.where(good, round(SCALE * w.strength_bonus), 0).astype(np.int64)
@@ -646,18 +643,40 @@ _TERMS = ("distance_km", "repeat", "reciprocal", "strength_bonus")
 
 
 def _leads(prep: _Prep, visitors: Mapping[int, Sequence[int]]) -> dict[int, tuple[int, int, int]]:
-    """Lead per host (URN -> lead, past leads, leads given earlier this cycle): fewest leads so
-    far, ties to the lowest URN, hosts taken in URN order."""
-    given: dict[int, int] = {}
+    """Lead per host (URN -> lead, its past leads, its leads this cycle): one visitor per host,
+    spreading the role so everyone's total (past + this cycle) is as even as possible (least sum
+    of squares, a min-cost flow), ties to lower URNs."""
     past = prep.p.past_leads
-    out: dict[int, tuple[int, int, int]] = {}
-    for host in sorted(visitors):
-        if not visitors[host]:
-            continue
-        lead = min(visitors[host], key=lambda v: (past.get(v, 0) + given.get(v, 0), v))
-        out[host] = (lead, past.get(lead, 0), given.get(lead, 0))
-        given[lead] = given.get(lead, 0) + 1
-    return out
+    hosts = sorted(h for h in visitors if visitors[h])
+    people = sorted({v for h in hosts for v in visitors[h]})
+    if not hosts:
+        return {}
+    slot = {v: i for i, v in enumerate(people)}
+    tie = len(people) * (len(hosts) + 1)  # URN tie-breaks never outweigh one step of fairness
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    src, sink = len(people) + len(hosts), len(people) + len(hosts) + 1
+    for v in people:  # the j-th lead this cycle costs (p+j+1)^2 - (p+j)^2: convex, so in order
+        for j in range(sum(v in visitors[h] for h in hosts)):
+            smcf.add_arc_with_capacity_and_unit_cost(
+                src, slot[v], 1, (2 * (past.get(v, 0) + j) + 1) * tie
+            )
+    arcs = []
+    for i, h in enumerate(hosts):
+        for v in visitors[h]:
+            arcs.append(
+                (
+                    h,
+                    v,
+                    smcf.add_arc_with_capacity_and_unit_cost(slot[v], len(people) + i, 1, slot[v]),
+                )
+            )
+        smcf.add_arc_with_capacity_and_unit_cost(len(people) + i, sink, 1, 0)
+    smcf.set_node_supply(src, len(hosts))
+    smcf.set_node_supply(sink, -len(hosts))
+    smcf.solve()
+    chosen = {h: v for h, v, arc in arcs if smcf.flow(arc) > 0}
+    this_cycle = {v: list(chosen.values()).count(v) for v in people}
+    return {h: (v, past.get(v, 0), this_cycle[v]) for h, v in chosen.items()}
 
 
 def _nearness(prep: _Prep, h: int) -> tuple[np.ndarray, np.ndarray]:

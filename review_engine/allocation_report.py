@@ -81,10 +81,11 @@ def explain(problem: AllocationProblem, result: AllocationResult, host: int) -> 
 
     leads = _leads(prep, {a.host: list(a.visitors) for a in result.assignments})
     if found.lead is not None and host in leads and leads[host][0] == found.lead:
-        _, past, given = leads[host]
+        _, past, now = leads[host]
         lines.append(
-            f"lead reviewer {found.lead}: fewest leads so far among the visitors ({past} in past "
-            f"cycles, {given} earlier in this allocation); ties go to the lowest URN"
+            f"lead reviewer {found.lead}: the role is shared so leads stay even across cycles "
+            f"({found.lead} led {past} time{'s' if past != 1 else ''} before and leads {now} "
+            "this cycle); ties go to the lowest URN"
         )
     elif found.lead is not None:
         lines.append(f"lead reviewer {found.lead}: chosen by hand")
