@@ -70,18 +70,21 @@ class RowError(InvalidInput):
 
 
 class ImportRejected(InvalidInput):
-    """An import found bad rows and wrote nothing."""
+    """A file with bad rows was refused whole; the message names the first few lines."""
 
-    def __init__(self, errors: Sequence[RowError], source: str = "") -> None:
+    def __init__(
+        self,
+        errors: Sequence[RowError],
+        source: str = "",
+        *,
+        what: str = "import rejected",
+        hint: str = "fix the file or use --skip-invalid",
+    ) -> None:
         self.errors = list(errors)
-        first = self.errors[0] if self.errors else None
-        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-        what = f"{source}: " if source else ""
-        detail = f"line {first.line}: {first.reason}" if first else "no rows"
-        super().__init__(
-            f"{what}import rejected, nothing written: {detail}{more}; "
-            "fix the file or use --skip-invalid"
-        )
+        shown = "; ".join(f"line {e.line}: {e.reason}" for e in self.errors[:3]) or "no rows"
+        more = f" (and {len(self.errors) - 3} more)" if len(self.errors) > 3 else ""
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{what}, nothing written: {shown}{more}; {hint}")
 
 
 class FileFormatError(InvalidInput):

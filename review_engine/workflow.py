@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from review_engine.domain import Scope
 from review_engine.errors import NotFound, WorkflowError
 from review_engine.guards import GUARDS
+from review_engine.relations import Relation
 
 DEFAULT_WORKFLOW = "triad-peer-review"
 
@@ -36,6 +37,7 @@ class _TransitionSpec(BaseModel):
     source: str | list[str]
     dest: str
     guards: list[str] = []
+    actors: list[Relation] = [Relation.FACILITATOR]
     requires_reason: bool = False
     description: str = ""
 
@@ -76,6 +78,7 @@ class TransitionDef:
     sources: tuple[str, ...]
     dest: str
     guards: tuple[str, ...] = ()
+    actors: tuple[str, ...] = (Relation.FACILITATOR,)
     requires_reason: bool = False
     description: str = ""
 
@@ -230,6 +233,7 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
                 sources=tuple(t.source),
                 dest=t.dest,
                 guards=tuple(t.guards),
+                actors=tuple(t.actors),
                 requires_reason=t.requires_reason,
                 description=t.description,
             )

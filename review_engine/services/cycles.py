@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from review_engine.errors import AlreadyExists, InvalidInput, NotFound
+from review_engine import policy
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
 from review_engine.models import (
     Cluster,
     Cycle,
@@ -19,11 +20,21 @@ from review_engine.models import (
     WorkflowSnapshot,
 )
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import check_year, cycle_label, get_cluster, get_cycle
+from review_engine.schedule_tables import OverdueMark
+from review_engine.services import feedback
+from review_engine.services.context import open_cycle
+from review_engine.services.lookup import check_year, cycle_label, get_cluster
 from review_engine.services.transitions import compiled_for
 from review_engine.workflow import DEFAULT_WORKFLOW, MachineDef
 
 NO_STATE = "none"
+# States in which an overdue item counts as done (its mark is no longer shown).
+_DONE = {
+    "self_review": ("submitted", "accepted"),
+    "write_up": ("published",),
+    "peer_visit": ("visited", "cancelled"),
+    "support": ("closed",),
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,8 @@ class CycleStatus:
     workflow_hash: str
     machines: list[str]
     schools: list[SchoolStatus] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)
+    missing_feedback: list[str] = field(default_factory=list)
 
 
 def start_cycle(
@@ -64,6 +77,11 @@ def start_cycle(
     with rt.db.transaction() as session:
         found = get_cluster(session, cluster)
         assert found.id is not None
+        actor = policy.resolve_actor(session, rt.actor)
+        if found.facilitator_id is not None and not policy.is_facilitator(actor, found.id):
+            raise NotPermitted(
+                actor.name, f"start a cycle for {found.name}", "only the cluster's facilitator may"
+            )
         label = cycle_label(found, year)
         taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
         if session.exec(taken).first():
@@ -134,29 +152,54 @@ def _create_reviews(
 
 
 def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
-    """Every school's state in every phase machine of the cycle (two queries, any size)."""
+    """Every visible school's state in every phase machine, what is overdue and what
+    feedback is missing (a fixed number of queries, whatever the cycle's size)."""
     with rt.db.transaction() as session:
-        found, cluster = get_cycle(session, cycle)
+        ctx = open_cycle(session, rt, cycle)
+        found = ctx.cycle
+        visible = policy.visible_schools(session, ctx.actor, found)
         compiled = compiled_for(session, found)
         machines = [m.name for m in compiled.definition.school_machines]
-        rows = session.exec(
+        query = (
             select(Review.school_urn, School.name, ReviewState.machine, ReviewState.state)
             .join(School, col(School.urn) == Review.school_urn)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
             .where(Review.cycle_id == found.id)
             .order_by(col(School.name), col(Review.school_urn))
-        ).all()
+        )
+        if visible is not None:
+            query = query.where(col(Review.school_urn).in_(visible))
         by_school: dict[int, SchoolStatus] = {}
-        for urn, name, machine, state in rows:
+        for urn, name, machine, state in session.exec(query).all():
             by_school.setdefault(urn, SchoolStatus(urn, name, {})).states[machine] = state
+        names = {urn: s.name for urn, s in by_school.items()}
+        marks = session.exec(
+            select(OverdueMark)
+            .where(OverdueMark.cycle_id == found.id)
+            .order_by(col(OverdueMark.due_on))
+        ).all()
+        overdue = [
+            f"{names[m.school_urn]}: {m.item.replace('_', ' ')} was due {m.due_on:%d %b %Y}"
+            for m in marks
+            if m.school_urn in names
+            and by_school[m.school_urn].states.get(m.item) not in _DONE.get(m.item, ())
+        ]
+        missing = [
+            f"{names.get(f.from_urn, f.from_urn)}: {f.kind} feedback on the visit to "
+            f"{names.get(f.host, f.host)} (due {f.due:%d %b %Y})"
+            for f in feedback.missing(ctx, today=ctx.now.date())
+            if visible is None or f.from_urn in visible
+        ]
         return CycleStatus(
-            cycle=cycle_label(cluster, found.academic_year),
+            cycle=ctx.label,
             state=found.state,
             workflow=found.workflow_name,
             workflow_version=found.workflow_version,
             workflow_hash=found.workflow_hash,
             machines=machines,
             schools=list(by_school.values()),
+            overdue=overdue,
+            missing_feedback=missing,
         )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import col, select
 
+from review_engine import policy
 from review_engine.models import School, TransitionLog
 from review_engine.runtime import Runtime
 from review_engine.services.lookup import get_cycle
@@ -29,6 +30,8 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
     """History rows of a cycle in the order they were written, optionally for one school."""
     with rt.db.transaction() as session:
         found, _ = get_cycle(session, cycle)
+        actor = policy.resolve_actor(session, rt.actor)
+        visible = policy.visible_schools(session, actor, found)
         query = (
             select(TransitionLog, School.name)
             .outerjoin(School, col(School.urn) == TransitionLog.school_urn)
@@ -37,6 +40,10 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
         )
         if school_urn is not None:
             query = query.where(TransitionLog.school_urn == school_urn)
+        if visible is not None:
+            query = query.where(
+                col(TransitionLog.school_urn).is_(None) | col(TransitionLog.school_urn).in_(visible)
+            )
         return [
             HistoryEntry(
                 at=_utc(log.at),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from review_engine import policy
 from review_engine.domain import Scope
 from review_engine.engine import CompiledWorkflow, Fired
 from review_engine.errors import Conflict, InvalidInput
@@ -23,6 +24,7 @@ from review_engine.models import (
 )
 from review_engine.runtime import Runtime
 from review_engine.services.lookup import cycle_label, get_cycle, get_review
+from review_engine.workflow import MachineDef
 
 _COMPILED: dict[str, CompiledWorkflow] = {}
 
@@ -63,10 +65,12 @@ def apply_trigger(
     label = cycle_label(cluster, cycle.academic_year)
     compiled = compiled_for(session, cycle)
     mdef = compiled.definition.machine(machine)
+    who = policy.resolve_actor(session, actor)
     assert cycle.id is not None
     if mdef.scope is Scope.CYCLE:
         if school_urn is not None:
             raise InvalidInput(f"machine {machine} is the cycle's own; drop --school")
+        _check_actor(session, who, cycle, None, mdef, cycle.state, trigger, label)
         ctx = GuardContext(session, cycle, None, {}, actor, reason, options or {})
         fired = compiled.fire(
             subject=label, machine=machine, trigger=trigger, state=cycle.state, ctx=ctx
@@ -88,6 +92,7 @@ def apply_trigger(
         assert review.id is not None
         states = review_states(session, review.id)
         subject = f"{label} school {school_urn}"
+        _check_actor(session, who, cycle, school_urn, mdef, states[machine], trigger, subject)
         ctx = GuardContext(session, cycle, review, states, actor, reason, options or {})
         fired = compiled.fire(
             subject=subject, machine=machine, trigger=trigger, state=states[machine], ctx=ctx
@@ -123,6 +128,26 @@ def apply_trigger(
     )
     session.flush()
     return fired
+
+
+def _check_actor(
+    session: Session,
+    actor: policy.Actor,
+    cycle: Cycle,
+    school_urn: int | None,
+    mdef: MachineDef,
+    state: str,
+    trigger: str,
+    subject: str,
+) -> None:
+    """Refuse a trigger the acting person may not fire (the workflow's `actors`)."""
+    transition = mdef.by_state.get(state, {}).get(trigger)
+    if transition is None:
+        return  # the engine explains what is allowed in this state
+    have = policy.relations(session, actor, cycle, school_urn)
+    policy.require(
+        have, transition.actors, actor=actor, action=f"{trigger} {mdef.name} of {subject}"
+    )
 
 
 def fire(

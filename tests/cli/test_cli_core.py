@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from review_engine import db as dbmod
 from tests.cli.conftest import Invoke
 from tests.conftest import SAMPLES
 
 SAMPLE = str(SAMPLES / "gias-sample.csv")
+HEAD = dbmod.head_revision(dbmod.make_engine("sqlite://"))
 
 
 def _set_up_cluster(review: Invoke) -> None:
@@ -26,7 +28,7 @@ def _set_up_cluster(review: Invoke) -> None:
 def test_init_twice_says_up_to_date(review: Invoke) -> None:
     first = review("init")
     assert first.exit_code == 0
-    assert "schema empty -> 0001" in first.stdout
+    assert "schema empty -> " in first.stdout
     assert "is up to date" in review("init").stdout
 
 
@@ -34,7 +36,7 @@ def test_commands_before_init_say_how_to_fix(review: Invoke) -> None:
     result = review("cluster", "list")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        "error: database schema is empty, this version needs 0001; run `review init` to upgrade"
+        f"error: database schema is empty, this version needs {HEAD}; run `review init` to upgrade"
     ]
 
 

@@ -20,6 +20,7 @@ from review_engine.runtime import Runtime
 from review_engine.services import clusters, cycles, history, transitions
 from review_engine.testing import FakeClock
 from review_engine.workflow import WorkflowCatalog
+from tests.conftest import FACILITATOR
 
 CYCLE = "Northbrook/2026-27"
 
@@ -145,13 +146,13 @@ def test_editing_a_workflow_file_does_not_change_running_cycles(
     folder.mkdir()
     # A user's edited copy of the same workflow: cycles started later use it, this one does not.
     edited = shipped.replace("version: 1", "version: 2").replace(
-        "- {trigger: open_peer_review, source: self_review, dest: peer_review}",
-        "- {trigger: open_peer_review, source: self_review, dest: peer_review}\n"
+        "      - {trigger: close, source: support, dest: closed, actors: [facilitator, system]}",
+        "      - {trigger: close, source: support, dest: closed, actors: [facilitator, system]}\n"
         "      - {trigger: skip_to_support, source: self_review, dest: support}",
     )
     (folder / "triad.yaml").write_text(edited, encoding="utf-8")
     user_rt = Runtime.open(
-        settings.model_copy(update={"workflows_dir": folder}), clock=clock, actor="f@x.org"
+        settings.model_copy(update={"workflows_dir": folder}), clock=clock, actor=FACILITATOR
     )
     transitions.fire(user_rt, cycle=cycle, machine="cycle", trigger="open_self_review")
     with pytest.raises(TransitionNotAllowed):

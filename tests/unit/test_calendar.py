@@ -249,7 +249,7 @@ def test_csv_collects_every_bad_row_before_rejecting() -> None:
     with pytest.raises(ImportRejected) as caught:
         parse_csv(csv_text(*rows), name="Bad LA")
     assert [error.line for error in caught.value.errors] == [2, 8, 9]
-    assert "(and 2 more)" in str(caught.value)
+    assert "line 8: unknown kind 'term'" in str(caught.value)
 
 
 def test_csv_header_missing_columns_names_them() -> None:

@@ -121,4 +121,4 @@ def test_mermaid_lists_every_transition() -> None:
     text = WorkflowCatalog().get(DEFAULT_WORKFLOW).mermaid()
     assert "stateDiagram-v2" in text
     assert "scheduled --> scheduled: reschedule" in text
-    assert "awaiting_draft --> drafted: draft [visit_happened]" in text
+    assert "awaiting_draft --> drafted: draft [visit_happened, draft_written]" in text

@@ -1,0 +1,147 @@
+"""Who may see and do what. Every service read and write asks here, so lists, counts,
+exports and documents obey the same rules as single records.
+
+The rules (the seeds' "ground rules, as trust is clearly of paramount importance"):
+- the cluster's facilitator sees and does everything in their cluster;
+- a school's staff see their own school's items, and the SEF and visit plan of the schools
+  they visit as reviewers this cycle;
+- a published write-up (and the good practice from it) is seen by the host, its reviewers, and
+  whoever the host shared it with: reviewers only, the whole cluster, or named schools;
+- support actions are seen by the school, its supporting school and the facilitator;
+- the scheduler (a system actor) may move cycles on and mark work overdue.
+Anyone registered may read public school data (GIAS) and cluster membership.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from review_engine.domain import Role, SharingLevel
+from review_engine.errors import NotPermitted
+from review_engine.models import Cluster, Cycle, Membership, Person
+from review_engine.phase_tables import TriadPlace, WriteUp
+from review_engine.relations import Relation
+
+SYSTEM_ACTORS = frozenset({"scheduler"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    school_urn: int | None
+    role: Role | None
+    facilitates: frozenset[int]
+    system: bool = False
+
+
+def resolve_actor(session: Session, name: str) -> Actor:
+    """The acting person (or system actor); an unregistered name may do nothing in a cycle."""
+    if name in SYSTEM_ACTORS:
+        return Actor(name=name, school_urn=None, role=None, facilitates=frozenset(), system=True)
+    person = session.exec(select(Person).where(Person.email == name.lower())).first()
+    if person is None:
+        raise NotPermitted(
+            name,
+            "act on review cycles",
+            "not a registered person; use --as EMAIL or set "
+            "REVIEW_ACTOR to a person added with `review people add`",
+        )
+    clusters = session.exec(select(Cluster.id).where(Cluster.facilitator_id == person.id)).all()
+    return Actor(
+        name=person.email,
+        school_urn=person.school_urn,
+        role=Role(person.role),
+        facilitates=frozenset(c for c in clusters if c is not None),
+    )
+
+
+def is_facilitator(actor: Actor, cluster_id: int) -> bool:
+    return actor.system or cluster_id in actor.facilitates
+
+
+def visited_by(session: Session, cycle_id: int, visitor_urn: int) -> dict[int, bool]:
+    """Hosts a school visits in a cycle, with whether it is their lead reviewer."""
+    rows = session.exec(
+        select(TriadPlace.host_urn, TriadPlace.is_lead).where(
+            TriadPlace.cycle_id == cycle_id, TriadPlace.visitor_urn == visitor_urn
+        )
+    ).all()
+    return dict(rows)
+
+
+def relations(
+    session: Session, actor: Actor, cycle: Cycle, subject_urn: int | None
+) -> set[Relation]:
+    """How the actor stands to a school's part of a cycle (or to the cycle itself)."""
+    found: set[Relation] = set()
+    if actor.system:
+        found.add(Relation.SYSTEM)
+    if cycle.cluster_id in actor.facilitates:
+        found.add(Relation.FACILITATOR)
+    if subject_urn is not None and actor.school_urn is not None:
+        if actor.school_urn == subject_urn:
+            found.add(Relation.SCHOOL)
+        assert cycle.id is not None
+        hosts = visited_by(session, cycle.id, actor.school_urn)
+        if subject_urn in hosts:
+            found.add(Relation.REVIEWER)
+            if hosts[subject_urn]:
+                found.add(Relation.LEAD_REVIEWER)
+    return found
+
+
+def require(have: set[Relation], allowed: Iterable[str], *, actor: Actor, action: str) -> None:
+    """Refuse unless the actor has one of the allowed relations."""
+    wanted = set(allowed)
+    if not (have & wanted) and not (Relation.SYSTEM in have and Relation.FACILITATOR in wanted):
+        who = ", ".join(sorted(wanted)) or "nobody"
+        raise NotPermitted(actor.name, action, f"only {who} may")
+
+
+def visible_schools(session: Session, actor: Actor, cycle: Cycle) -> set[int] | None:
+    """Schools whose SEF, visit plan and phase states the actor may see; None means all."""
+    if is_facilitator(actor, cycle.cluster_id):
+        return None
+    if actor.school_urn is None:
+        return set()
+    assert cycle.id is not None
+    return {actor.school_urn, *visited_by(session, cycle.id, actor.school_urn)}
+
+
+def can_see(session: Session, actor: Actor, cycle: Cycle, urn: int) -> bool:
+    visible = visible_schools(session, actor, cycle)
+    return visible is None or urn in visible
+
+
+def require_visible(session: Session, actor: Actor, cycle: Cycle, urn: int, what: str) -> None:
+    if not can_see(session, actor, cycle, urn):
+        raise NotPermitted(
+            actor.name,
+            f"see {what} of school {urn}",
+            "it is confidential to the school, its reviewers and the facilitator",
+        )
+
+
+def writeup_readers(writeup: WriteUp, reviewers: Iterable[int], members: Iterable[int]) -> set[int]:
+    """Schools that may read a write-up: host and reviewers, plus the host's sharing choice."""
+    host_side = {*reviewers}
+    if writeup.published_at is None or writeup.sharing is None:
+        return host_side
+    if writeup.sharing == SharingLevel.CLUSTER:
+        return host_side | set(members)
+    if writeup.sharing == SharingLevel.NAMED:
+        return host_side | set(writeup.shared_with)
+    return host_side
+
+
+def current_members(session: Session, cluster_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(Membership.school_urn).where(
+                Membership.cluster_id == cluster_id, col(Membership.left).is_(None)
+            )
+        ).all()
+    )

@@ -1,0 +1,13 @@
+"""How an actor stands to a record; workflow transitions list the relations that may fire them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Relation(StrEnum):
+    FACILITATOR = "facilitator"  # the cluster's facilitator
+    SCHOOL = "school"  # staff of the school whose machine it is (the host, for visits)
+    REVIEWER = "reviewer"  # staff of a school visiting this host in this cycle
+    LEAD_REVIEWER = "lead_reviewer"  # staff of the lead visiting school
+    SYSTEM = "system"  # the scheduler

@@ -1,0 +1,234 @@
+"""Support follow-up: actions agreed from the EBIs, each with an owner, a supporting school,
+success criteria, a due date or half-term and a RAG status with dated updates; an impact
+review closes the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from review_engine import policy
+from review_engine.domain import HalfTerm, Rag
+from review_engine.errors import InvalidInput, NotFound
+from review_engine.models import Review, School
+from review_engine.phase_tables import ActionUpdate, SupportAction, WriteUp
+from review_engine.relations import Relation
+from review_engine.runtime import Runtime
+from review_engine.services.calendars import calendars_for
+from review_engine.services.context import CycleContext, open_cycle
+
+_OWNERS = {Relation.SCHOOL, Relation.FACILITATOR}
+
+
+@dataclass(frozen=True)
+class ActionView:
+    cycle: str
+    urn: int
+    school: str
+    number: int
+    ebi: str
+    title: str
+    owner: str
+    supporting_urn: int | None
+    supporting_school: str | None
+    success_criteria: str
+    due: date | None
+    due_label: str
+    rag: str
+    latest_update: str
+    updated_at: datetime | None
+    overdue: bool
+
+
+def add_action(
+    rt: Runtime,
+    *,
+    cycle: str,
+    urn: int,
+    ebi: int,
+    title: str,
+    owner: str,
+    success_criteria: str,
+    due: date | None = None,
+    due_half_term: HalfTerm | None = None,
+    supporting_urn: int | None = None,
+    rag: Rag = Rag.AMBER,
+) -> ActionView:
+    """Turn the school's EBI number `ebi` (1-based, from its published write-up) into an action."""
+    if (due is None) == (due_half_term is None):
+        raise InvalidInput("give a due date (--due YYYY-MM-DD) or a half-term (--by 'Spring 2')")
+    if not title.strip() or not success_criteria.strip() or not owner.strip():
+        raise InvalidInput("an action needs a title, an owner and success criteria")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(urn, _OWNERS, f"add support actions for school {urn}")
+        review = ctx.review(urn)
+        writeup = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+        ebis = [i["text"] for i in (writeup.items if writeup else []) if i["kind"] == "ebi"]
+        if not 1 <= ebi <= len(ebis):
+            raise InvalidInput(
+                f"school {urn} has {len(ebis)} EBIs in its write-up; --ebi must be 1-{len(ebis)}"
+            )
+        if supporting_urn is not None:
+            members = policy.current_members(session, ctx.cluster.id or 0)
+            if supporting_urn not in members or supporting_urn == urn:
+                raise InvalidInput(
+                    f"supporting school {supporting_urn} must be another member "
+                    f"of {ctx.cluster.name}"
+                )
+        number = (
+            session.exec(
+                select(func.max(SupportAction.number)).where(SupportAction.review_id == review.id)
+            ).one()
+            or 0
+        ) + 1
+        assert review.id is not None
+        session.add(
+            SupportAction(
+                review_id=review.id,
+                number=number,
+                ebi=ebis[ebi - 1],
+                title=title.strip(),
+                owner=owner.strip(),
+                supporting_urn=supporting_urn,
+                success_criteria=success_criteria.strip(),
+                due_date=due,
+                due_half_term=due_half_term.value if due_half_term else None,
+                rag=rag.value,
+                created_at=ctx.now,
+            )
+        )
+        session.flush()
+        return _views(ctx, [urn], number=number)[0]
+
+
+def update_action(
+    rt: Runtime, *, cycle: str, urn: int, number: int, rag: Rag, note: str
+) -> ActionView:
+    """A dated RAG update; complete closes the action."""
+    if not note.strip():
+        raise InvalidInput("an update needs a note saying what changed")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(urn, _OWNERS, f"update support actions of school {urn}")
+        review = ctx.review(urn)
+        action = session.exec(
+            select(SupportAction).where(
+                SupportAction.review_id == review.id, SupportAction.number == number
+            )
+        ).first()
+        if action is None:
+            raise NotFound("action", f"#{number}", f"school {urn} has no such action")
+        action.rag = rag.value
+        action.closed_at = ctx.now if rag is Rag.COMPLETE else None
+        session.add(action)
+        assert action.id is not None
+        session.add(
+            ActionUpdate(
+                action_id=action.id,
+                rag=rag.value,
+                note=note.strip(),
+                actor=ctx.actor.name,
+                at=ctx.now,
+            )
+        )
+        session.flush()
+        return _views(ctx, [urn], number=number)[0]
+
+
+def list_actions(
+    rt: Runtime, *, cycle: str, urn: int | None = None, overdue: bool = False
+) -> list[ActionView]:
+    """Actions the actor may see: the facilitator all; a school its own and those it supports."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        urns = list(
+            session.exec(select(Review.school_urn).where(Review.cycle_id == ctx.cycle_id)).all()
+        )
+        if urn is not None:
+            urns = [u for u in urns if u == urn]
+        views = _views(ctx, urns)
+        if not policy.is_facilitator(ctx.actor, ctx.cluster.id or 0):
+            mine = ctx.actor.school_urn
+            views = [v for v in views if mine is not None and mine in (v.urn, v.supporting_urn)]
+        if overdue:
+            views = [v for v in views if v.overdue]
+        return views
+
+
+def _views(ctx: CycleContext, urns: list[int], number: int | None = None) -> list[ActionView]:
+    """Actions of these schools with their latest update (three queries in all)."""
+    session = ctx.session
+    query = (
+        select(SupportAction, Review.school_urn, School.name)
+        .join(Review, col(Review.id) == SupportAction.review_id)
+        .join(School, col(School.urn) == Review.school_urn)
+        .where(Review.cycle_id == ctx.cycle_id, col(Review.school_urn).in_(urns))
+        .order_by(col(School.name), col(SupportAction.number))
+    )
+    if number is not None:
+        query = query.where(SupportAction.number == number)
+    rows = session.exec(query).all()
+    ids = [a.id for a, _, _ in rows]
+    latest: dict[int, ActionUpdate] = {}
+    for upd in session.exec(
+        select(ActionUpdate)
+        .where(col(ActionUpdate.action_id).in_(ids))
+        .order_by(col(ActionUpdate.id))
+    ):
+        latest[upd.action_id] = upd
+    supporters = {a.supporting_urn for a, _, _ in rows if a.supporting_urn}
+    names = (
+        dict(
+            session.exec(
+                select(School.urn, School.name).where(col(School.urn).in_(supporters))
+            ).all()
+        )
+        if supporters
+        else {}
+    )
+    calendars = calendars_for(session, {u for _, u, _ in rows}, ctx.cycle.academic_year)
+    today = ctx.now.date()
+    views = []
+    for a, u, school in rows:
+        due = a.due_date
+        if due is None and a.due_half_term and u in calendars:
+            due = calendars[u].end_of(HalfTerm(a.due_half_term))
+        update = latest.get(a.id or 0)
+        views.append(
+            ActionView(
+                cycle=ctx.label,
+                urn=u,
+                school=school,
+                number=a.number,
+                ebi=a.ebi,
+                title=a.title,
+                owner=a.owner,
+                supporting_urn=a.supporting_urn,
+                supporting_school=names.get(a.supporting_urn) if a.supporting_urn else None,
+                success_criteria=a.success_criteria,
+                due=due,
+                due_label=a.due_date.isoformat() if a.due_date else (a.due_half_term or ""),
+                rag=a.rag,
+                latest_update=update.note if update else "",
+                updated_at=update.at if update else None,
+                overdue=a.rag != Rag.COMPLETE and due is not None and due < today,
+            )
+        )
+    return views
+
+
+def impact_review(
+    rt: Runtime, *, cycle: str, urn: int, override: bool = False, reason: str | None = None
+) -> str:
+    """Review the impact and close the plan; open actions need the facilitator's override."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        state = ctx.states(urn)["support"]
+        if state == "in_progress":
+            ctx.fire("support", "review_impact", urn)
+        ctx.fire("support", "close", urn, reason=reason, options={"override": override})
+        return ctx.states(urn)["support"]

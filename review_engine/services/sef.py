@@ -1,0 +1,176 @@
+"""Self-evaluation (SEF): the template a head fills in, submission with every version kept,
+and the facilitator's accept or return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from review_engine.errors import InvalidInput, NotFound
+from review_engine.frameworks import get_framework
+from review_engine.phase_tables import SelfEvaluation
+from review_engine.relations import Relation
+from review_engine.runtime import Runtime
+from review_engine.sef_file import SefFormat, parse, template
+from review_engine.services.context import CycleContext, open_cycle
+
+_WRITERS = {Relation.SCHOOL, Relation.FACILITATOR}
+
+
+@dataclass(frozen=True)
+class SefAreaView:
+    key: str
+    title: str
+    grade: str
+    grade_label: str
+    strengths: str
+    areas_for_development: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class SefView:
+    cycle: str
+    urn: int
+    school: str
+    framework: str
+    version: int
+    versions: int
+    state: str
+    enquiry_question: str
+    submitted_by: str
+    submitted_at: datetime
+    areas: list[SefAreaView]
+
+
+def sef_template(rt: Runtime, *, cycle: str, urn: int, fmt: SefFormat) -> str:
+    """A blank SEF for one school of a cycle, in the cluster's framework."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.review(urn)
+        school = ctx.school(urn)
+        return template(get_framework(ctx.cluster.framework), school=school.name, urn=urn, fmt=fmt)
+
+
+def submit_sef(
+    rt: Runtime, *, cycle: str, urn: int, text: str, fmt: SefFormat, source: str = ""
+) -> SefView:
+    """Validate and store a new SEF version, and move self-review to submitted."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(urn, _WRITERS, f"submit the self-evaluation of school {urn}")
+        state = ctx.states(urn)["self_review"]
+        if state in ("submitted", "accepted"):
+            raise InvalidInput(
+                f"{ctx.label} school {urn}: self-evaluation is already {state}; "
+                + (
+                    "wait for the facilitator to accept or return it"
+                    if state == "submitted"
+                    else "it cannot be changed now"
+                )
+            )
+        framework = get_framework(ctx.cluster.framework)
+        content = parse(text, framework, fmt=fmt, source=source)
+        if state == "not_started":
+            ctx.fire("self_review", "start", urn)
+        elif state == "returned":
+            ctx.fire("self_review", "redraft", urn)
+        review = ctx.review(urn)
+        previous = session.exec(
+            select(func.max(SelfEvaluation.version)).where(SelfEvaluation.review_id == review.id)
+        ).one()
+        assert review.id is not None
+        session.add(
+            SelfEvaluation(
+                review_id=review.id,
+                version=(previous or 0) + 1,
+                framework=framework.name,
+                enquiry_question=content.enquiry_question,
+                areas=[vars(a) for a in content.areas],
+                submitted_by=ctx.actor.name,
+                submitted_at=ctx.now,
+            )
+        )
+        session.flush()
+        ctx.fire("self_review", "submit", urn)
+        return _view(ctx, urn, None)
+
+
+def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str | None) -> SefView:
+    """The facilitator accepts the submitted SEF, or returns it with a reason."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.fire("self_review", "accept" if accept else "return", urn, reason=reason)
+        return _view(ctx, urn, None)
+
+
+def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -> SefView:
+    """A SEF as submitted (latest version unless asked), if the actor may see it."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require_visible(urn, "the self-evaluation")
+        return _view(ctx, urn, version)
+
+
+def latest_sefs(ctx: CycleContext, urns: list[int]) -> dict[int, SelfEvaluation]:
+    """The newest SEF of each school (one query), for documents and reports."""
+    from review_engine.models import Review
+
+    rows = ctx.session.exec(
+        select(Review.school_urn, SelfEvaluation)
+        .join(SelfEvaluation, col(SelfEvaluation.review_id) == Review.id)
+        .where(Review.cycle_id == ctx.cycle_id, col(Review.school_urn).in_(urns))
+        .order_by(col(SelfEvaluation.version))
+    ).all()
+    return {urn: sef for urn, sef in rows}
+
+
+def _view(ctx: CycleContext, urn: int, version: int | None) -> SefView:
+    review = ctx.review(urn)
+    versions = ctx.session.exec(
+        select(SelfEvaluation)
+        .where(SelfEvaluation.review_id == review.id)
+        .order_by(col(SelfEvaluation.version))
+    ).all()
+    if not versions:
+        raise NotFound("self-evaluation", f"of school {urn}", "none submitted yet")
+    chosen = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v.version == version), None)
+    )
+    if chosen is None:
+        raise NotFound("self-evaluation version", version, f"school {urn} has 1-{len(versions)}")
+    framework = get_framework(chosen.framework)
+    areas = []
+    for entry in chosen.areas:
+        area = framework.area(entry["key"])
+        title = area.title if area else entry["key"]
+        label = area.grade_label(entry["grade"]) if area else entry["grade"]
+        areas.append(
+            SefAreaView(
+                key=entry["key"],
+                title=title,
+                grade=entry["grade"],
+                grade_label=label,
+                strengths=entry["strengths"],
+                areas_for_development=entry["areas_for_development"],
+                evidence=entry["evidence"],
+            )
+        )
+    return SefView(
+        cycle=ctx.label,
+        urn=urn,
+        school=ctx.school(urn).name,
+        framework=chosen.framework,
+        version=chosen.version,
+        versions=len(versions),
+        state=ctx.states(urn)["self_review"],
+        enquiry_question=chosen.enquiry_question,
+        submitted_by=chosen.submitted_by,
+        submitted_at=chosen.submitted_at,
+        areas=areas,
+    )

@@ -1,0 +1,217 @@
+"""Visit plans: the host's focus and enquiry question, the date and half-day slot (checked
+against the term calendars of the host and its visitors), the agenda, and completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import select
+
+from review_engine.domain import Slot, VisitFocus
+from review_engine.errors import InvalidInput
+from review_engine.phase_tables import TriadPlace, VisitPlan
+from review_engine.relations import Relation
+from review_engine.runtime import Runtime
+from review_engine.services.calendars import calendars_for
+from review_engine.services.context import CycleContext, open_cycle, school_names
+
+_HOST = {Relation.SCHOOL, Relation.FACILITATOR}
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    time: str
+    activity: str
+    who: str
+
+
+@dataclass(frozen=True)
+class VisitView:
+    cycle: str
+    host: int
+    host_name: str
+    state: str
+    focus: str | None
+    focus_area: str | None
+    enquiry_question: str | None
+    visit_date: date | None
+    slot: str | None
+    agenda: list[AgendaItem]
+    host_staff: list[str]
+    visitors: list[str]
+    lead: str | None
+    sequence: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def _plan(ctx: CycleContext, host: int) -> VisitPlan:
+    review = ctx.review(host)
+    plan = ctx.session.exec(select(VisitPlan).where(VisitPlan.review_id == review.id)).first()
+    if plan is None:
+        assert review.id is not None
+        plan = VisitPlan(review_id=review.id)
+    return plan
+
+
+def set_focus(
+    rt: Runtime,
+    *,
+    cycle: str,
+    host: int,
+    focus: VisitFocus,
+    question: str,
+    area: str | None = None,
+) -> VisitView:
+    """The host decides what its visit looks at, and the question it asks."""
+    question = question.strip()
+    if not question:
+        raise InvalidInput("the enquiry question is empty (e.g. 'To what extent ...?')")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST, f"set the focus of the visit to {host}")
+        state = ctx.states(host)["peer_visit"]
+        if state in ("visited", "cancelled"):
+            raise InvalidInput(f"{ctx.label} school {host}: the visit is {state}")
+        plan = _plan(ctx, host)
+        plan.focus, plan.enquiry_question, plan.focus_area = focus.value, question, area
+        session.add(plan)
+        session.flush()
+        if state == "triad_assigned":
+            ctx.fire("peer_visit", "agree_focus", host)
+        return _view(ctx, host)
+
+
+def schedule(rt: Runtime, *, cycle: str, host: int, on: date, slot: Slot) -> VisitView:
+    """Date the visit; a day the host or a visitor is closed is refused with the reason."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST, f"schedule the visit to {host}")
+        visitors = list(
+            session.exec(
+                select(TriadPlace.visitor_urn).where(
+                    TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host
+                )
+            ).all()
+        )
+        warnings = _check_date(ctx, host, visitors, on)
+        state = ctx.states(host)["peer_visit"]
+        plan = _plan(ctx, host)
+        plan.visit_date, plan.slot = on, slot.value
+        if state == "scheduled":
+            plan.sequence += 1
+        session.add(plan)
+        session.flush()
+        ctx.fire("peer_visit", "reschedule" if state == "scheduled" else "schedule", host)
+        view = _view(ctx, host)
+        return VisitView(**{**view.__dict__, "warnings": warnings})
+
+
+def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> list[str]:
+    if on.weekday() >= 5:
+        raise InvalidInput(f"{on:%A %d %B %Y} is a weekend")
+    calendars = calendars_for(ctx.session, [host, *visitors], ctx.cycle.academic_year)
+    names = school_names(ctx.session, {host, *visitors})
+    for urn in [host, *visitors]:
+        calendar = calendars.get(urn)
+        if calendar is None:
+            continue
+        closure = calendar.closure_on(on)
+        if closure is not None:
+            raise InvalidInput(
+                f"{names.get(urn, urn)} is closed on {on:%a %d %b %Y} ({closure.label})"
+            )
+        if calendar.half_term_of(on) is None:
+            raise InvalidInput(f"{names.get(urn, urn)} is on holiday on {on:%a %d %b %Y}")
+    warnings = []
+    window = _peer_review_window(ctx, calendars.get(host))
+    if window and not (window[0] <= on <= window[1]):
+        warnings.append(
+            f"{on:%d %b %Y} is outside the cycle's peer-review window "
+            f"({window[0]:%d %b} to {window[1]:%d %b %Y})"
+        )
+    return warnings
+
+
+def _peer_review_window(ctx: CycleContext, calendar: object) -> tuple[date, date] | None:
+    from review_engine.schedule_tables import PlanStep
+
+    steps = ctx.session.exec(select(PlanStep).where(PlanStep.cycle_id == ctx.cycle_id)).all()
+    opens = next((s.due_on for s in steps if s.to_state == "peer_review"), None)
+    closes = next((s.due_on for s in steps if s.from_state == "peer_review"), None)
+    if opens and closes:
+        return opens, closes
+    return None
+
+
+def set_agenda(
+    rt: Runtime, *, cycle: str, host: int, items: list[AgendaItem], host_staff: list[str]
+) -> VisitView:
+    """The outline agenda agreed in advance: time, activity, who; and host staff taking part."""
+    if not items:
+        raise InvalidInput("an agenda needs at least one item (TIME|ACTIVITY|WHO)")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST, f"set the agenda of the visit to {host}")
+        plan = _plan(ctx, host)
+        plan.agenda = [vars(i) for i in items]
+        plan.host_staff = host_staff
+        session.add(plan)
+        return _view(ctx, host)
+
+
+def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> VisitView:
+    """The visit happened."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        plan = _plan(ctx, host)
+        plan.visited_on = on or plan.visit_date or ctx.now.date()
+        session.add(plan)
+        session.flush()
+        ctx.fire("peer_visit", "complete", host)
+        return _view(ctx, host)
+
+
+def cancel(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        plan = _plan(ctx, host)
+        plan.cancelled = True
+        plan.sequence += 1
+        session.add(plan)
+        session.flush()
+        ctx.fire("peer_visit", "cancel", host, reason=reason)
+        return _view(ctx, host)
+
+
+def show(rt: Runtime, *, cycle: str, host: int) -> VisitView:
+    """A visit plan, for the host, its reviewers and the facilitator."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require_visible(host, "the visit plan")
+        return _view(ctx, host)
+
+
+def _view(ctx: CycleContext, host: int) -> VisitView:
+    plan = _plan(ctx, host)
+    places = ctx.session.exec(
+        select(TriadPlace).where(TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host)
+    ).all()
+    names = school_names(ctx.session, {host, *(p.visitor_urn for p in places)})
+    lead = next((p.visitor_urn for p in places if p.is_lead), None)
+    return VisitView(
+        cycle=ctx.label,
+        host=host,
+        host_name=names.get(host, str(host)),
+        state=ctx.states(host)["peer_visit"],
+        focus=plan.focus,
+        focus_area=plan.focus_area,
+        enquiry_question=plan.enquiry_question,
+        visit_date=plan.visit_date,
+        slot=plan.slot,
+        agenda=[AgendaItem(**i) for i in plan.agenda],
+        host_staff=list(plan.host_staff),
+        visitors=[names.get(p.visitor_urn, str(p.visitor_urn)) for p in places],
+        lead=names.get(lead) if lead else None,
+        sequence=plan.sequence,
+    )

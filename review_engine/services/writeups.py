@@ -1,0 +1,283 @@
+"""WWW/EBI write-ups: the lead reviewer drafts, co-reviewers agree (or return with a reason),
+the host fact-checks and agrees, then publishes at the sharing level it chooses; published
+good practice enters the cluster's directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from review_engine import policy
+from review_engine.domain import SharingLevel
+from review_engine.errors import InvalidInput, NotFound, NotPermitted
+from review_engine.frameworks import get_framework
+from review_engine.phase_tables import GoodPractice, TriadPlace, WriteUp, WriteUpDecision
+from review_engine.relations import Relation
+from review_engine.runtime import Runtime
+from review_engine.services.context import CycleContext, open_cycle, school_names
+
+
+@dataclass(frozen=True)
+class Item:
+    """One What Went Well or Even Better If, tied to a line of enquiry and its evidence."""
+
+    kind: str  # "www" or "ebi"
+    line: str
+    text: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Practice:
+    area: str
+    description: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class WriteUpView:
+    cycle: str
+    host: int
+    host_name: str
+    state: str
+    lead: str
+    version: int
+    activities: list[str]
+    www: list[Item]
+    ebi: list[Item]
+    good_practice: list[Practice]
+    next_steps: str
+    sharing: str | None
+    shared_with: list[int]
+    agreed_by: list[str]
+    published_at: datetime | None
+
+
+def _places(ctx: CycleContext, host: int) -> list[TriadPlace]:
+    return list(
+        ctx.session.exec(
+            select(TriadPlace).where(
+                TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host
+            )
+        )
+    )
+
+
+def _writeup(ctx: CycleContext, host: int) -> WriteUp:
+    review = ctx.review(host)
+    found = ctx.session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+    if found is None:
+        raise NotFound("write-up", f"for school {host}", "the lead reviewer has not drafted it")
+    return found
+
+
+def draft(
+    rt: Runtime,
+    *,
+    cycle: str,
+    host: int,
+    items: list[Item],
+    good_practice: list[Practice],
+    activities: list[str],
+    next_steps: str = "",
+) -> WriteUpView:
+    """The lead reviewer's draft (a redraft after a return is a new version)."""
+    kinds = {i.kind for i in items}
+    if not {"www", "ebi"} <= kinds:
+        raise InvalidInput("a write-up needs at least one What Went Well and one Even Better If")
+    for i in items:
+        if i.kind not in ("www", "ebi") or not i.text.strip() or not i.evidence.strip():
+            raise InvalidInput(f"item {i.text[:40]!r}: kind www|ebi, text and evidence are needed")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(
+            host,
+            {Relation.LEAD_REVIEWER, Relation.FACILITATOR},
+            f"draft the write-up for school {host}",
+        )
+        areas = {a.key for a in get_framework(ctx.cluster.framework).areas}
+        for p in good_practice:
+            if p.area not in areas:
+                raise InvalidInput(
+                    f"good practice area {p.area!r} is not in {ctx.cluster.framework}: "
+                    + ", ".join(sorted(areas))
+                )
+        state = ctx.states(host)["write_up"]
+        if state not in ("awaiting_draft", "drafted"):
+            raise InvalidInput(
+                f"{ctx.label} school {host}: the write-up is {state}; "
+                "it can be redrafted only after it is returned"
+            )
+        lead = next((p.visitor_urn for p in _places(ctx, host) if p.is_lead), None)
+        if lead is None:
+            raise InvalidInput(f"school {host} has no lead reviewer; form its triad first")
+        review = ctx.review(host)
+        found = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+        assert review.id is not None
+        row = found or WriteUp(review_id=review.id, lead_urn=lead, drafted_at=ctx.now, version=0)
+        row.version += 1
+        row.items = [vars(i) for i in items]
+        row.good_practice = [vars(p) for p in good_practice]
+        row.activities, row.next_steps, row.drafted_at = activities, next_steps, ctx.now
+        session.add(row)
+        session.flush()
+        if state == "awaiting_draft":
+            ctx.fire("write_up", "draft", host)
+        return _view(ctx, host)
+
+
+def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
+    """A co-reviewer agrees the draft (when all have, it is reviewers_agreed), or the host
+    agrees it after fact-checking (host_agreed)."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        row = _writeup(ctx, host)
+        have = ctx.relations(host)
+        state = ctx.states(host)["write_up"]
+        school = ctx.actor.school_urn
+        if Relation.SCHOOL in have and state == "reviewers_agreed":
+            _decide(ctx, row, "host", "agreed", None)
+            ctx.fire("write_up", "host_agree", host)
+        elif (
+            Relation.REVIEWER in have and Relation.LEAD_REVIEWER not in have and state == "drafted"
+        ):
+            _decide(ctx, row, "reviewer", "agreed", None)
+            session.flush()
+            from review_engine.guards import GUARDS, GuardContext
+
+            ready = GUARDS["reviewers_agreed"](
+                GuardContext(session, ctx.cycle, ctx.review(host), ctx.states(host), ctx.actor.name)
+            )
+            if ready is None:
+                ctx.fire("write_up", "reviewers_agree", host)
+        else:
+            raise NotPermitted(
+                ctx.actor.name,
+                f"agree the write-up for school {host} (it is {state})",
+                "co-reviewers agree a draft, then the host agrees it"
+                + ("" if school else "; agreement must come from the schools"),
+            )
+        return _view(ctx, host)
+
+
+def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
+    """A co-reviewer or the host sends the draft back to the lead reviewer, saying why."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        row = _writeup(ctx, host)
+        have = ctx.relations(host)
+        role = "host" if Relation.SCHOOL in have else "reviewer"
+        ctx.fire("write_up", "return", host, reason=reason)
+        _decide(ctx, row, role, "returned", reason)
+        return _view(ctx, host)
+
+
+def _decide(ctx: CycleContext, row: WriteUp, role: str, decision: str, reason: str | None) -> None:
+    assert row.id is not None
+    ctx.session.add(
+        WriteUpDecision(
+            writeup_id=row.id,
+            version=row.version,
+            school_urn=ctx.actor.school_urn or 0,
+            role=role,
+            decision=decision,
+            reason=reason,
+            actor=ctx.actor.name,
+            at=ctx.now,
+        )
+    )
+
+
+def publish(
+    rt: Runtime, *, cycle: str, host: int, sharing: SharingLevel, named: list[int] | None = None
+) -> WriteUpView:
+    """The host shares the agreed write-up; its good practice enters the directory."""
+    named = sorted(set(named or []))
+    if sharing is SharingLevel.NAMED and not named:
+        raise InvalidInput("sharing with named schools needs --with URN (one or more)")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        row = _writeup(ctx, host)
+        members = set(policy.current_members(session, ctx.cluster.id or 0))
+        strangers = [u for u in named if u not in members]
+        if strangers:
+            raise InvalidInput(f"schools {strangers} are not in cluster {ctx.cluster.name}")
+        row.sharing, row.shared_with = sharing.value, named
+        row.published_at = ctx.now
+        session.add(row)
+        session.flush()
+        ctx.fire("write_up", "publish", host)
+        assert row.id is not None and ctx.cluster.id is not None
+        session.add_all(
+            GoodPractice(
+                cluster_id=ctx.cluster.id,
+                cycle_id=ctx.cycle_id,
+                writeup_id=row.id,
+                school_urn=host,
+                area=p["area"],
+                description=p["description"],
+                contact=p.get("contact", ""),
+            )
+            for p in row.good_practice
+        )
+        return _view(ctx, host)
+
+
+def show(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
+    """A write-up, for the host, its reviewers, the facilitator, and whoever it is shared with."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        row = _writeup(ctx, host)
+        if not may_read(ctx, row, host):
+            raise NotPermitted(
+                ctx.actor.name,
+                f"see the write-up for school {host}",
+                "the host has not shared it with your school",
+            )
+        return _view(ctx, host)
+
+
+def may_read(ctx: CycleContext, row: WriteUp, host: int) -> bool:
+    if Relation.FACILITATOR in ctx.relations(None) or ctx.actor.system:
+        return True
+    if ctx.actor.school_urn is None:
+        return False
+    reviewers = [host, *(p.visitor_urn for p in _places(ctx, host))]
+    members = policy.current_members(ctx.session, ctx.cluster.id or 0)
+    return ctx.actor.school_urn in policy.writeup_readers(row, reviewers, members)
+
+
+def _view(ctx: CycleContext, host: int) -> WriteUpView:
+    row = _writeup(ctx, host)
+    decisions = ctx.session.exec(
+        select(WriteUpDecision)
+        .where(
+            WriteUpDecision.writeup_id == row.id,
+            WriteUpDecision.version == row.version,
+            WriteUpDecision.decision == "agreed",
+        )
+        .order_by(col(WriteUpDecision.id))
+    ).all()
+    names = school_names(ctx.session, {host, row.lead_urn, *(d.school_urn for d in decisions)})
+    items = [Item(**i) for i in row.items]
+    return WriteUpView(
+        cycle=ctx.label,
+        host=host,
+        host_name=names.get(host, str(host)),
+        state=ctx.states(host)["write_up"],
+        lead=names.get(row.lead_urn, str(row.lead_urn)),
+        version=row.version,
+        activities=list(row.activities),
+        www=[i for i in items if i.kind == "www"],
+        ebi=[i for i in items if i.kind == "ebi"],
+        good_practice=[
+            Practice(p["area"], p["description"], p.get("contact", "")) for p in row.good_practice
+        ],
+        next_steps=row.next_steps,
+        sharing=row.sharing,
+        shared_with=list(row.shared_with),
+        agreed_by=[f"{names.get(d.school_urn, d.school_urn)} ({d.role})" for d in decisions],
+        published_at=row.published_at,
+    )
