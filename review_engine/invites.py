@@ -87,8 +87,7 @@ def build_invite(
     if invite.location:
         event.add("location", vText(invite.location))
     description = invite.description or (
-        f"Peer review visit to {invite.host.name} (URN {invite.host.urn}), "
-        f"cycle {invite.cycle_id}."
+        f"Peer review visit to {invite.host.name} (URN {invite.host.urn}), cycle {invite.cycle_id}."
     )
     event.add("description", vText(description))
     event.add("status", "CANCELLED" if invite.cancelled else "CONFIRMED")
@@ -108,13 +107,13 @@ def build_invite(
             attendee.params["RSVP"] = "TRUE"
         event.add("attendee", attendee, encode=False)
     cal.add_component(event)
-    cal.add_missing_timezones()
+    # A VTIMEZONE from tzdata covering the years around the visit, not 1970-2038.
+    year = invite.visit_date.year
+    cal.add_missing_timezones(first_date=date(year - 1, 1, 1), last_date=date(year + 2, 1, 1))
     return cal
 
 
-def invite_ics(
-    invite: VisitInviteContext, *, now: datetime, domain: str = DEFAULT_DOMAIN
-) -> bytes:
+def invite_ics(invite: VisitInviteContext, *, now: datetime, domain: str = DEFAULT_DOMAIN) -> bytes:
     """The visit's invite as .ics bytes (CRLF lines, folded at 75 octets)."""
     return build_invite(invite, now=now, domain=domain).to_ical()
 
