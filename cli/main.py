@@ -17,7 +17,21 @@ from review_engine.config import Settings
 from review_engine.errors import ReviewEngineError
 from review_engine.services import admin
 
-from . import cluster, cycle, history, people, schools, workflow
+from . import (
+    calendar,
+    cluster,
+    cycle,
+    history,
+    people,
+    schedule,
+    schools,
+    sef,
+    support,
+    triads,
+    visit,
+    workflow,
+    writeup,
+)
 from .context import CliState, state
 from .demo import demo
 from .output import say
@@ -80,6 +94,20 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(people.app, name="people")
 app.add_typer(cycle.app, name="cycle")
 app.add_typer(workflow.app, name="workflows")
+app.add_typer(sef.app, name="sef")
+app.add_typer(triads.app, name="triads")
+app.add_typer(triads.conflicts_app, name="conflicts")
+app.add_typer(triads.availability_app, name="availability")
+app.add_typer(visit.app, name="visit")
+app.add_typer(writeup.app, name="writeup")
+app.add_typer(support.actions_app, name="actions")
+app.add_typer(support.practice_app, name="practice")
+app.add_typer(support.feedback_app, name="feedback")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(schedule.scheduler_app, name="scheduler")
+app.add_typer(schedule.outbox_app, name="outbox")
+app.command("tick")(schedule.tick)
+cycle.app.command("plan")(schedule.plan)
 history.register(app)
 app.command("demo")(demo)
 

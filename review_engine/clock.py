@@ -22,6 +22,11 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def as_utc(instant: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
 def to_london(instant: datetime) -> datetime:
     """Show an instant in Europe/London (stored instants are UTC)."""
     if instant.tzinfo is None:

@@ -175,7 +175,7 @@ def due_label(action: SupportAction) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~]|&(?=#?\w+;))")
-_MD_LINE_START = re.compile(r"^(\s*\d*)([.)])|^(\s*)([-+=])")
+_MD_LINE_START = re.compile(r"^(\s*\d{0,9})([.)])(?=\s|$)|^(\s*)([-+=])(?=[\s=-]|$)")
 _WS_RUN = re.compile(r"\s*[\r\n]+\s*")
 
 
@@ -193,7 +193,10 @@ def _escape_marker(match: re.Match[str]) -> str:
 
 def nl2br(text: str) -> Markup:
     """Escape text for HTML and keep its line breaks."""
-    return Markup("<br>\n").join(escape(line) for line in str(text).splitlines())
+    text = str(text)
+    if "\n" not in text and "\r" not in text:  # the common case: one line
+        return escape(text)
+    return Markup("<br>\n").join(escape(line) for line in text.splitlines())
 
 
 @jinja2.pass_context

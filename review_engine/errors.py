@@ -17,6 +17,7 @@ keep the ids as attributes so callers (and tests) need not parse text.
     ├── Conflict                      another writer changed the record first
     ├── NotPermitted                  the acting person may not see or do this
     ├── AllocationInfeasible          triads cannot be formed; says which constraint, which schools
+    ├── SchedulerBusy                 another scheduler holds the leader lock
     ├── SchemaOutOfDate               the database needs `review init`
     └── StorageError                  the database could not be reached or written
 """
@@ -167,6 +168,14 @@ class AllocationInfeasible(ReviewEngineError):
         self.schools = sorted(str(s) for s in schools)
         named = f" (schools: {', '.join(self.schools)})" if self.schools else ""
         super().__init__(f"triads cannot be formed: {constraint}: {detail}{named}")
+
+
+class SchedulerBusy(ReviewEngineError):
+    """Another scheduler holds the leader lock for this database."""
+
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
+        super().__init__(f"another scheduler is already running ({holder}); this one exits")
 
 
 class SchemaOutOfDate(ReviewEngineError):

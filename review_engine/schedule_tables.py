@@ -41,7 +41,8 @@ class CalendarAssignment(SQLModel, table=True):
 
 
 class PlanStep(SQLModel, table=True):
-    """A dated boundary of a cycle's plan: fire `trigger` on the cycle on `due_on`, once."""
+    """A dated step of a cycle's plan: a boundary (fire `trigger` on the cycle on `due_on`,
+    once) or a deadline (per-school work of machine `trigger` is due on `due_on`)."""
 
     __table_args__ = (
         UniqueConstraint("cycle_id", "position"),
@@ -51,6 +52,7 @@ class PlanStep(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id")
     position: int
+    kind: str = "boundary"
     trigger: str
     from_state: str
     to_state: str

@@ -37,7 +37,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, text
 
 from review_engine.clock import Clock
-from review_engine.errors import ReviewEngineError
+from review_engine.errors import SchedulerBusy
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,6 @@ SCHEDULER_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"review-engine scheduler").digest()[:8], "big", signed=True
 )
 LOCK_FILE_NAME = "scheduler.lock"
-
-
-class SchedulerBusy(ReviewEngineError):
-    """Another scheduler holds the leader lock for this database."""
-
-    def __init__(self, holder: str) -> None:
-        self.holder = holder
-        super().__init__(f"another scheduler is already running ({holder}); this one exits")
 
 
 @dataclass(frozen=True)

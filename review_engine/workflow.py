@@ -58,6 +58,13 @@ class _MachineSpec(BaseModel):
     transitions: list[_TransitionSpec]
 
 
+class _PlanSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str
+    at: dict[str, Any]
+
+
 class _WorkflowSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,7 +73,8 @@ class _WorkflowSpec(BaseModel):
     title: str = ""
     description: str = ""
     machines: dict[str, _MachineSpec]
-    plan: list[dict[str, Any]] = []
+    plan: list[_PlanSpec] = []
+    deadlines: dict[str, dict[str, Any]] = {}
 
 
 # --- the validated definition ---------------------------------------------------------------
@@ -107,6 +115,16 @@ class MachineDef:
 
 
 @dataclass(frozen=True)
+class PlannedBoundary:
+    """A cycle boundary in calendar terms: fire `trigger` (from -> to) on the date `at` gives."""
+
+    trigger: str
+    from_state: str
+    to_state: str
+    at: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class WorkflowDef:
     name: str
     version: int
@@ -114,7 +132,8 @@ class WorkflowDef:
     description: str
     machines: Mapping[str, MachineDef]
     source: str
-    plan: tuple[Mapping[str, Any], ...] = field(default=())
+    plan: tuple[PlannedBoundary, ...] = field(default=())
+    deadlines: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @cached_property
     def hash(self) -> str:
@@ -170,6 +189,7 @@ def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
     cycle_machines = [m.name for m in machines.values() if m.scope is Scope.CYCLE]
     if len(cycle_machines) != 1:
         raise WorkflowError(spec.name, "needs exactly one machine with scope cycle", cycle_machines)
+    cycle_machine = machines[cycle_machines[0]]
     return WorkflowDef(
         name=spec.name,
         version=spec.version,
@@ -177,8 +197,57 @@ def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
         description=spec.description.strip(),
         machines=machines,
         source=source,
-        plan=tuple(spec.plan),
+        plan=_build_plan(spec.name, cycle_machine, spec.plan),
+        deadlines=_check_deadlines(spec.name, machines, spec.deadlines),
     )
+
+
+_BOUNDARY_KEYS = {"start_of", "end_of", "school_days", "after"}
+_DEADLINE_KEYS = _BOUNDARY_KEYS | {"school_days_after_visit", "done"}
+
+
+def _build_plan(
+    workflow: str, cycle: MachineDef, steps: list[_PlanSpec]
+) -> tuple[PlannedBoundary, ...]:
+    """The plan's triggers must walk the cycle machine from its initial state, in order."""
+    state = cycle.initial
+    built = []
+    for step in steps:
+        transition = cycle.by_state[state].get(step.trigger)
+        if transition is None:
+            raise WorkflowError(
+                f"{workflow} plan", f"step {step.trigger} cannot follow state {state}", [state]
+            )
+        unknown = set(step.at) - _BOUNDARY_KEYS
+        if unknown or not ({"start_of", "end_of"} & set(step.at)):
+            raise WorkflowError(
+                f"{workflow} plan",
+                f"step {step.trigger}: `at` needs start_of or end_of "
+                "(optionally school_days, after)",
+                unknown,
+            )
+        built.append(PlannedBoundary(step.trigger, state, transition.dest, dict(step.at)))
+        state = transition.dest
+    return tuple(built)
+
+
+def _check_deadlines(
+    workflow: str, machines: Mapping[str, MachineDef], deadlines: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    for machine, spec in deadlines.items():
+        if machine not in machines:
+            raise WorkflowError(f"{workflow} deadlines", "names unknown machines", [machine])
+        unknown = set(spec) - _DEADLINE_KEYS
+        if unknown:
+            raise WorkflowError(f"{workflow} deadlines", f"{machine}: unknown keys", unknown)
+        done = set(spec.get("done") or [])
+        if not done or done - set(machines[machine].states):
+            raise WorkflowError(
+                f"{workflow} deadlines",
+                f"{machine}: `done` must list its states",
+                done - set(machines[machine].states),
+            )
+    return deadlines
 
 
 def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:

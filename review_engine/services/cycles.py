@@ -21,7 +21,7 @@ from review_engine.models import (
 )
 from review_engine.runtime import Runtime
 from review_engine.schedule_tables import OverdueMark
-from review_engine.services import feedback
+from review_engine.services import feedback, plans
 from review_engine.services.context import open_cycle
 from review_engine.services.lookup import check_year, cycle_label, get_cluster
 from review_engine.services.transitions import compiled_for
@@ -120,6 +120,7 @@ def start_cycle(
         session.flush()
         assert cycle.id is not None
         _create_reviews(session, cycle.id, urns, definition.school_machines)
+        plans.store_plan(session, cycle)
         session.add(
             TransitionLog(
                 cycle_id=cycle.id,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import col, select
 
 from review_engine import policy
+from review_engine.clock import as_utc
 from review_engine.models import School, TransitionLog
 from review_engine.runtime import Runtime
 from review_engine.services.lookup import get_cycle
@@ -46,7 +47,7 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
             )
         return [
             HistoryEntry(
-                at=_utc(log.at),
+                at=as_utc(log.at),
                 school_urn=log.school_urn,
                 school=name,
                 machine=log.machine,
@@ -58,8 +59,3 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
             )
             for log, name in session.exec(query)
         ]
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -263,12 +263,16 @@ def set_triad(
         if lead not in visitors:
             raise InvalidInput(f"lead reviewer {lead} must be one of the visitors")
         problem = _problem(
-            ctx, visitors=len(visitors), min_visits=0, max_visits=None, keep_manual=False
+            ctx, visitors=len(visitors), min_visits=0, max_visits=10_000, keep_manual=False
         )
         existing = _assignments(ctx)
         others = tuple(a for a in existing if a.host != host)
         mine = Assignment(host=host, visitors=tuple(sorted(visitors)), lead=lead)
-        violations = [v for v in allocation.check(problem, (*others, mine)) if str(host) in v]
+        violations = [
+            v
+            for v in allocation.check(problem, (*others, mine))
+            if any(str(u) in v for u in (host, *visitors))
+        ]
         if violations:
             raise InvalidInput(f"triad for {host} refused: {violations[0]}")
         states = _peer_visit_states(ctx)

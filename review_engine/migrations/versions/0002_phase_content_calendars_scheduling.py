@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:09:34.116755
+Create Date: 2026-11-22 20:17:38.510363
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision: str = '0002'
 down_revision: str | None = '0001'
@@ -149,6 +150,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('trigger', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('from_state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('to_state', sqlmodel.sql.sqltypes.AutoString(), nullable=False),

@@ -1,0 +1,140 @@
+"""`review tick`, `review scheduler`, `review outbox`, `review cycle plan`: time moves cycles on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from review_engine.clock import LONDON
+from review_engine.errors import InvalidInput
+from review_engine.services import outbox, plans, scheduling
+from review_engine.services.tick import tick as run_tick
+
+from .context import runtime
+from .output import print_json, say, table, when
+
+scheduler_app = typer.Typer(no_args_is_help=True, help="The scheduler service.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Reminders waiting to be sent.")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _instant(text: str) -> datetime:
+    """An ISO date or date-time; without a zone it is London time."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--now {text!r} should look like 2027-01-04 or 2027-01-04T06:00"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LONDON)
+    return value.astimezone(UTC)
+
+
+def tick(
+    ctx: typer.Context,
+    now: Annotated[str | None, typer.Option(help="Pretend it is this time (London).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what it would do; change nothing.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Apply every passed boundary once, mark late work overdue, queue reminders."""
+    rt = runtime(ctx).acting_as("scheduler")
+    report = run_tick(rt, now=_instant(now) if now else None, dry_run=dry_run)
+    if json_:
+        print_json(report)
+        return
+    for line in report.changes:
+        say(("would: " if dry_run else "") + line)
+    say(str(report))
+
+
+def plan(
+    ctx: typer.Context,
+    cycle: Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")],
+    refresh: Annotated[bool, typer.Option(help="Recompute steps not yet applied.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """The cycle's dated plan: when each phase opens and what is due when."""
+    view = plans.show_plan(runtime(ctx), cycle=cycle, refresh=refresh)
+    if json_:
+        print_json(view)
+        return
+    if view.calendar is None:
+        say(
+            f"{view.cycle}: no term calendar is known for its schools; import one with "
+            "`review calendar import` and `review calendar assign`, then `--refresh`"
+        )
+    else:
+        say(f"{view.cycle} on the {view.calendar} calendar")
+    table(
+        None,
+        ["due", "kind", "what", "from", "to", "applied"],
+        [
+            (
+                f"{s.due_on:%a %d %b %Y}",
+                s.kind,
+                s.what,
+                s.from_state,
+                s.to_state,
+                when(s.applied_at) if s.applied_at else "",
+            )
+            for s in view.steps
+        ],
+    )
+
+
+@scheduler_app.command("run")
+def scheduler_run(
+    ctx: typer.Context,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the leader lock instead of exiting.")
+    ] = False,
+) -> None:
+    """Run the scheduler in the foreground (stop with Ctrl-C or SIGTERM)."""
+    say("scheduler starting: a tick now, at 06:00 London daily and hourly")
+    scheduling.run(runtime(ctx), wait=wait)
+    say("scheduler stopped")
+
+
+@scheduler_app.command("status")
+def scheduler_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """The last tick, the next tick and what it did."""
+    st = scheduling.status(runtime(ctx))
+    if json_:
+        print_json(st)
+        return
+    say(
+        f"last tick: {when(st.last_tick_at) if st.last_tick_at else 'never'}"
+        + (f" by {st.holder}" if st.holder else "")
+    )
+    say(f"next tick: {when(st.next_tick_at) if st.next_tick_at else '-'}")
+    say(f"result: {'ok' if st.ok else 'FAILED' if st.ok is False else '-'}: {st.summary}")
+    if st.error:
+        say(f"error: {st.error}")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    ctx: typer.Context,
+    pending: Annotated[bool, typer.Option(help="Only messages not yet sent.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Reminders in the outbox."""
+    rows = outbox.list_outbox(runtime(ctx), pending_only=pending)
+    if json_:
+        print_json(rows)
+        return
+    table(
+        "Outbox",
+        ["queued", "to", "subject", "status"],
+        [(when(r.created_at), r.recipient, r.subject, r.status) for r in rows],
+    )
+
+
+@outbox_app.command("send")
+def outbox_send(ctx: typer.Context) -> None:
+    """Send queued reminders by SMTP (REVIEW_SMTP_HOST, _PORT, _STARTTLS, _USER)."""
+    report = outbox.send_outbox(runtime(ctx))
+    say(f"sent {report.sent}, failed {report.failed}, dropped {report.dropped} (work done)")

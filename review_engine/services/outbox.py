@@ -1,0 +1,168 @@
+"""The outbox: reminders queued by the tick, listed and sent by SMTP (each message once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from review_engine.mailer import OutgoingMessage, SmtpSettings, send
+from review_engine.models import Cycle, Review, ReviewState
+from review_engine.runtime import Runtime
+from review_engine.schedule_tables import OutboxMessage
+from review_engine.services.transitions import compiled_for
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    message_id: str
+    recipient: str
+    subject: str
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    status: str
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    failed: int
+    dropped: int
+
+
+def _status(m: OutboxMessage) -> str:
+    if m.sent_at is not None:
+        return "sent"
+    if m.last_error and m.last_error.startswith("dropped"):
+        return "dropped"
+    if m.attempts >= MAX_ATTEMPTS:
+        return "failed"
+    return "queued" if not m.attempts else f"retrying ({m.last_error})"
+
+
+def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
+    with rt.db.transaction() as session:
+        query = select(OutboxMessage).order_by(col(OutboxMessage.id))
+        if pending_only:
+            query = query.where(col(OutboxMessage.sent_at).is_(None))
+        return [
+            OutboxRow(
+                m.message_id,
+                m.recipient,
+                m.subject,
+                m.created_at,
+                m.sent_at,
+                m.attempts,
+                _status(m),
+            )
+            for m in session.exec(query)
+        ]
+
+
+def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
+    """Send queued messages; work done since a reminder was queued drops it unsent."""
+    smtp = smtp or SmtpSettings.from_settings(rt.settings)
+    with rt.db.transaction() as session:
+        pending = list(
+            session.exec(
+                select(OutboxMessage)
+                .where(
+                    col(OutboxMessage.sent_at).is_(None),
+                    OutboxMessage.attempts < MAX_ATTEMPTS,
+                    col(OutboxMessage.last_error).is_(None)
+                    | ~col(OutboxMessage.last_error).startswith("dropped"),
+                )
+                .order_by(col(OutboxMessage.id))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        done = _done_items(session, pending)
+        dropped = [m for m in pending if (m.cycle_id, m.school_urn, m.item) in done]
+        for m in dropped:
+            m.last_error = "dropped: the work was done before it was sent"
+            session.add(m)
+        todo = [m for m in pending if m not in dropped]
+        results = (
+            send(
+                [
+                    OutgoingMessage(
+                        message_id=m.message_id,
+                        to=(m.recipient,),
+                        subject=m.subject,
+                        body_text=m.body,
+                    )
+                    for m in todo
+                ],
+                smtp,
+                sent_at=rt.clock.now(),
+            )
+            if todo
+            else []
+        )
+        by_id = {r.message_id: r for r in results}
+        now = rt.clock.now()
+        sent = failed = 0
+        for m in todo:
+            result = by_id.get(m.message_id)
+            m.attempts += 1
+            if result is not None and result.ok:
+                m.sent_at, m.last_error = now, None
+                sent += 1
+            else:
+                m.last_error = (result.error if result else "not attempted") or "failed"
+                failed += 1
+            session.add(m)
+        return SendReport(sent=sent, failed=failed, dropped=len(dropped))
+
+
+def _done_items(
+    session: Session, pending: list[OutboxMessage]
+) -> set[tuple[int | None, int | None, str]]:
+    """(cycle, school, item) of queued reminders whose work is now done."""
+    cycles = {m.cycle_id for m in pending if m.cycle_id is not None}
+    if not cycles:
+        return set()
+    done: set[tuple[int | None, int | None, str]] = set()
+    rows = session.exec(
+        select(Review.cycle_id, Review.school_urn, ReviewState.machine, ReviewState.state)
+        .join(ReviewState, col(ReviewState.review_id) == Review.id)
+        .where(col(Review.cycle_id).in_(cycles))
+    ).all()
+    finished: dict[int, set[str]] = {}
+    for cycle_id in cycles:
+        cycle = session.get(Cycle, cycle_id)
+        assert cycle is not None
+        deadlines = compiled_for(session, cycle).definition.deadlines
+        for machine, spec in deadlines.items():
+            finished.setdefault(cycle_id, set()).update(f"{machine}={s}" for s in spec["done"])
+    for cycle_id, urn, machine, state in rows:
+        if f"{machine}={state}" in finished.get(cycle_id, set()):
+            done.add((cycle_id, urn, machine))
+    from review_engine.domain import Rag
+    from review_engine.phase_tables import SupportAction
+
+    for cycle_id, urn, number in session.exec(
+        select(Review.cycle_id, Review.school_urn, SupportAction.number)
+        .join(SupportAction, col(SupportAction.review_id) == Review.id)
+        .where(col(Review.cycle_id).in_(cycles), SupportAction.rag == Rag.COMPLETE)
+    ):
+        done.add((cycle_id, urn, f"action#{number}"))
+    return done
+
+
+def mark_unsent(rt: Runtime) -> int:
+    """Clear failure counts so failed messages are retried (they keep their message id)."""
+    with rt.db.transaction() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.attempts) >= MAX_ATTEMPTS
+            )
+            .values(attempts=0, last_error=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
