@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
 
 from review_engine.domain import SharingLevel
-from review_engine.errors import FileFormatError, NotFound
+from review_engine.errors import NotFound
 from review_engine.services import writeups
 
 from .context import runtime
@@ -18,30 +17,6 @@ from .output import print_json, say, table
 app = typer.Typer(no_args_is_help=True, help="WWW/EBI write-ups.")
 Cycle = Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")]
 Host = Annotated[int, typer.Option("--school", help="URN of the host school.")]
-
-
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise NotFound("file", file, exc.strerror or "") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileFormatError(
-            "not valid YAML", line=mark.line + 1 if mark else None, source=file.name
-        ) from exc
-    if not isinstance(data, dict):
-        raise FileFormatError("expected www:, ebi:, good_practice: sections", source=file.name)
-    return data
-
-
-def _items(data: dict[str, Any], kind: str, source: str) -> list[writeups.Item]:
-    found = []
-    for n, raw in enumerate(data.get(kind) or [], start=1):
-        if not isinstance(raw, dict) or not {"line", "text", "evidence"} <= raw.keys():
-            raise FileFormatError(f"{kind} item {n} needs line, text and evidence", source=source)
-        found.append(writeups.Item(kind, str(raw["line"]), str(raw["text"]), str(raw["evidence"])))
-    return found
 
 
 def _print(v: writeups.WriteUpView) -> None:
@@ -76,23 +51,20 @@ def _print(v: writeups.WriteUpView) -> None:
 @app.command("draft")
 def draft(ctx: typer.Context, cycle: Cycle, school: Host, file: Path) -> None:
     """Draft (or redraft) the write-up from a YAML file (lead reviewer)."""
-    data = _read(file)
-    items = _items(data, "www", file.name) + _items(data, "ebi", file.name)
-    practice = [
-        writeups.Practice(
-            str(p.get("area", "")), str(p.get("description", "")), str(p.get("contact", ""))
-        )
-        for p in data.get("good_practice") or []
-    ]
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise NotFound("file", file, exc.strerror or "") from exc
+    d = writeups.read_draft(text, source=file.name)
     _print(
         writeups.draft(
             runtime(ctx),
             cycle=cycle,
             host=school,
-            items=items,
-            good_practice=practice,
-            activities=[str(a) for a in data.get("activities") or []],
-            next_steps=str(data.get("next_steps") or ""),
+            items=d.items,
+            good_practice=d.good_practice,
+            activities=d.activities,
+            next_steps=d.next_steps,
         )
     )
 

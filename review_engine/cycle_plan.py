@@ -40,8 +40,9 @@ def plan(definition: WorkflowDef, calendar: TermCalendar) -> list[DatedStep]:
         if "school_days_after_visit" in spec:
             continue  # relative to each visit: worked out by the tick
         position += 1
+        when = {k: v for k, v in spec.items() if k != "done"}
         steps.append(
-            DatedStep(position, "deadline", machine, "", "", boundary_date(calendar, spec))
+            DatedStep(position, "deadline", machine, "", "", boundary_date(calendar, when))
         )
     return steps
 

@@ -1,7 +1,8 @@
 """The demo: a whole review cycle for the shipped sample cluster, on a throwaway SQLite file.
 
-`review demo` (and `make demo`) call `run`; it drives the sample cluster from planned to
-closed through the same services the CLI uses, on a simulated clock that walks the year.
+`review demo` (and `make demo`) call `run`. It drives the sample cluster from planned to closed
+through the same services the CLI uses, as the people who would do each step, while the
+scheduler's `tick` moves the cycle on at the half-term boundaries of a simulated year.
 """
 
 from __future__ import annotations
@@ -9,20 +10,38 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
 from review_engine.config import Settings
-from review_engine.domain import Role
+from review_engine.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
-from review_engine.services import admin, clusters, cycles, people, schools, transitions
+from review_engine.sef_file import SefFormat
+from review_engine.services import (
+    actions,
+    admin,
+    calendars,
+    clusters,
+    cycles,
+    feedback,
+    people,
+    practice,
+    schools,
+    sef,
+    triads,
+    visits,
+    writeups,
+)
+from review_engine.services.tick import tick
 from review_engine.testing import FakeClock
 
 CLUSTER = "Northbrook Learning Partnership"
 YEAR = "2026-27"
 FACILITATOR = "facilitator@northbrook.example"
+SECONDARY = {990103, 990108}
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -30,93 +49,77 @@ class DemoRun:
     runtime: Runtime
     cycle: str
     database: Path
+    heads: dict[int, str]
 
 
 def sample_path(name: str) -> Path:
     """A file shipped in review_engine/samples."""
-    return Path(str(resources.files("review_engine") / "samples" / name))
+    return Path(str(resources.files("review_engine.samples") / name))
 
 
-def run(workdir: Path, *, out: Path, say: Callable[[str], None]) -> DemoRun:
-    """Run the sample cycle from import to close (documents into `out`); returns the runtime."""
+def _at(day: str, hour: int = 9) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=UTC)
+
+
+def run(workdir: Path, *, out: Path, say: Say) -> DemoRun:
+    """Run the sample cycle from import to close; returns the runtime to inspect it."""
     database = workdir / "demo.sqlite"
     settings = Settings(database_url=f"sqlite:///{database}", data_dir=workdir)
     admin.init_database(settings)
-    clock = FakeClock(datetime(2026, 7, 14, 9, 0, tzinfo=UTC))
+    clock = FakeClock(_at("2026-07-14"))
     rt = Runtime.open(settings, clock=clock, actor=FACILITATOR)
+    scheduler = rt.acting_as("scheduler")
 
+    def ticks(day: str) -> None:
+        clock.set(_at(day, 6))
+        report = tick(scheduler)
+        for line in report.changes:
+            say(f"  tick {day}: {line}")
+
+    heads = _set_up(rt, say)
+    members = sorted(heads)
+    cycle = cycles.start_cycle(rt, cluster=CLUSTER, year=YEAR).cycle
+    say(f"started cycle {cycle}; its plan follows the Sample LA term dates")
+
+    ticks("2026-09-03")
+    _self_review(rt, clock, cycle, heads, say)
+    ticks("2026-10-19")
+    late = 990106
+    sef.submit_sef(
+        rt.acting_as(heads[late]),
+        cycle=cycle,
+        urn=late,
+        fmt=SefFormat.MD,
+        text=sample_path("sef-primary.md").read_text(encoding="utf-8"),
+    )
+    sef.decide_sef(rt, cycle=cycle, urn=late, accept=True, reason=None)
+    say("  ...the late SEF arrives after its reminder and is accepted")
+
+    ticks("2026-10-26")
+    proposal = triads.propose(rt, cycle=cycle, visitors=3)
+    say(
+        f"triads formed by the solver: every school hosts 3 visitors and visits 3 "
+        f"(objective {proposal.objective:.1f}, gap {proposal.gap:.1%}, {proposal.method})"
+    )
+    _visits(rt, clock, cycle, heads, say)
+    ticks("2027-02-22")
+
+    ticks("2027-04-12")
+    _support(rt, clock, cycle, heads, members, say)
+    ticks("2027-05-10")
+    _close_support(rt, clock, cycle, heads, members, say)
+
+    ticks("2027-07-22")
+    say(f"cycle {cycle} is {cycles.cycle_status(rt, cycle=cycle).state}")
+    del out  # documents are written by the CLI's demo command from this runtime
+    return DemoRun(runtime=rt, cycle=cycle, database=database, heads=heads)
+
+
+def _set_up(rt: Runtime, say: Say) -> dict[int, str]:
     gias = sample_path("gias-sample.csv")
     report = schools.import_gias(rt, path=gias)
     say(f"imported {report.added} schools from {gias.name}")
     people.add_person(rt, email=FACILITATOR, name="Sam Okafor", role=Role.FACILITATOR)
-    heads = _add_heads(rt)
-    say(f"added the facilitator and {len(heads)} head teachers")
-
-    clusters.create_cluster(rt, name=CLUSTER, facilitator_email=FACILITATOR)
-    every = schools.list_schools(rt)
-    closed = [s for s in every if s.status == "Closed"]
-    members = [s.urn for s in every if s.status != "Closed"]
-    clusters.add_schools(rt, cluster=CLUSTER, urns=members)
-    say(f"created cluster {CLUSTER} with {len(members)} schools")
-    for school in closed:
-        try:
-            clusters.add_schools(rt, cluster=CLUSTER, urns=[school.urn])
-        except InvalidInput as refused:
-            say(f"refused as expected: {refused}")
-
-    started = cycles.start_cycle(rt, cluster=CLUSTER, year=YEAR)
-    cycle = started.cycle
-    say(f"started cycle {cycle}")
-
-    def fire(machine: str, trigger: str, urn: int | None = None, by: str | None = None) -> None:
-        actor_rt = rt.acting_as(by) if by else rt
-        transitions.fire(actor_rt, cycle=cycle, machine=machine, trigger=trigger, school_urn=urn)
-
-    clock.set(datetime(2026, 9, 3, 7, 0, tzinfo=UTC))
-    fire("cycle", "open_self_review")
-    for urn in members:
-        clock.advance(days=3)
-        fire("self_review", "start", urn, heads[urn])
-        fire("self_review", "submit", urn, heads[urn])
-        fire("self_review", "accept", urn)
-    say("self-review: every school submitted its SEF; the facilitator accepted them")
-
-    clock.set(datetime(2026, 11, 2, 7, 0, tzinfo=UTC))
-    fire("cycle", "open_peer_review")
-    for urn in members:
-        fire("peer_visit", "assign_triad", urn)
-        fire("peer_visit", "agree_focus", urn, heads[urn])
-        fire("peer_visit", "schedule", urn, heads[urn])
-    for urn in members:
-        clock.advance(days=4)
-        fire("peer_visit", "complete", urn, heads[urn])
-    say("peer review: triads formed, each host set its focus, every visit happened")
-
-    clock.set(datetime(2027, 1, 4, 8, 0, tzinfo=UTC))
-    fire("cycle", "open_write_up")
-    for urn in members:
-        clock.advance(days=2)
-        for trigger in ("draft", "reviewers_agree", "host_agree", "publish"):
-            fire("write_up", trigger, urn)
-    say("write-up: every WWW/EBI summary drafted, agreed and published")
-
-    clock.set(datetime(2027, 2, 22, 8, 0, tzinfo=UTC))
-    fire("cycle", "open_support")
-    for urn in members:
-        for trigger in ("agree_plan", "start"):
-            fire("support", trigger, urn)
-    clock.set(datetime(2027, 7, 1, 8, 0, tzinfo=UTC))
-    for urn in members:
-        for trigger in ("review_impact", "close"):
-            fire("support", trigger, urn)
-    fire("cycle", "close")
-    say("support: plans agreed, impact reviewed; the cycle is closed")
-    del out  # documents arrive with the documents issue
-    return DemoRun(runtime=rt, cycle=cycle, database=database)
-
-
-def _add_heads(rt: Runtime) -> dict[int, str]:
-    """One head teacher per sample school, from the shipped people file."""
     heads: dict[int, str] = {}
     with sample_path("people.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -126,4 +129,281 @@ def _add_heads(rt: Runtime) -> dict[int, str]:
             )
             if row["role"] == Role.HEAD:
                 heads[urn] = row["email"]
+    say(f"added the facilitator and {len(heads)} head teachers")
+    clusters.create_cluster(rt, name=CLUSTER, facilitator_email=FACILITATOR)
+    every = schools.list_schools(rt)
+    clusters.add_schools(rt, cluster=CLUSTER, urns=[s.urn for s in every if s.status != "Closed"])
+    say(f"created cluster {CLUSTER} with {len(heads)} schools")
+    for school in (s for s in every if s.status == "Closed"):
+        try:
+            clusters.add_schools(rt, cluster=CLUSTER, urns=[school.urn])
+        except InvalidInput as refused:
+            say(f"refused as expected: {refused}")
+    triads.add_conflict(
+        rt,
+        cluster=CLUSTER,
+        a=990106,
+        b=990107,
+        reason="infant and junior schools in one federation",
+    )
+    dates = calendars.import_calendar(
+        rt, name="Sample LA", path=sample_path("term-dates-2026-27.csv")
+    )
+    calendars.assign_calendar(rt, name="Sample LA", la_code="352")
+    say(
+        f"imported the Sample LA term dates ({', '.join(dates.years)}) for LA 352; "
+        "declared one conflict of interest (a federation)"
+    )
     return heads
+
+
+def _self_review(
+    rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], say: Say
+) -> None:
+    for urn, head in heads.items():
+        if urn == 990106:
+            continue  # this school is late: the tick will mark it overdue
+        clock.advance(days=2)
+        name = "sef-secondary.md" if urn in SECONDARY else "sef-primary.md"
+        text = sample_path(name).read_text(encoding="utf-8")
+        if urn == 990102:
+            broken = text.replace("Grade: Good", "Grade: Very good", 1)
+            try:
+                sef.submit_sef(
+                    rt.acting_as(head),
+                    cycle=cycle,
+                    urn=urn,
+                    text=broken,
+                    fmt=SefFormat.MD,
+                    source=name,
+                )
+            except InvalidInput as refused:
+                say(f"a head's first attempt is refused: {refused}")
+        sef.submit_sef(
+            rt.acting_as(head), cycle=cycle, urn=urn, text=text, fmt=SefFormat.MD, source=name
+        )
+        if urn == 990104:
+            sef.decide_sef(
+                rt,
+                cycle=cycle,
+                urn=urn,
+                accept=False,
+                reason="please add evidence for the attendance figures",
+            )
+            sef.submit_sef(
+                rt.acting_as(head), cycle=cycle, urn=urn, text=text, fmt=SefFormat.MD, source=name
+            )
+        sef.decide_sef(rt, cycle=cycle, urn=urn, accept=True, reason=None)
+    say(
+        "self-review: seven SEFs submitted from the sample files and accepted "
+        "(one returned and resubmitted); one school is late"
+    )
+
+
+_FOCUS = [
+    VisitFocus.LEARNING_WALK,
+    VisitFocus.JOINT_LESSON_OBSERVATIONS,
+    VisitFocus.SUBJECT_LEADER_INTERVIEWS,
+    VisitFocus.PUPIL_VOICE,
+]
+_VISIT_DAYS = [
+    "2026-11-10",
+    "2026-11-17",
+    "2026-11-24",
+    "2026-12-03",
+    "2027-01-12",
+    "2027-01-19",
+    "2027-01-26",
+    "2027-02-02",
+]
+
+
+def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], say: Say) -> None:
+    try:
+        visits.schedule(rt, cycle=cycle, host=990101, on=date(2026, 11, 27), slot=Slot.MORNING)
+    except InvalidInput as refused:
+        say(f"refused as expected: {refused}")
+    for n, (host, head) in enumerate(sorted(heads.items())):
+        as_host = rt.acting_as(head)
+        visits.set_focus(
+            as_host,
+            cycle=cycle,
+            host=host,
+            focus=_FOCUS[n % len(_FOCUS)],
+            question="To what extent do pupils who fall behind in reading catch up quickly?",
+            area="quality_of_education",
+        )
+        day = date.fromisoformat(_VISIT_DAYS[n])
+        visits.schedule(
+            as_host,
+            cycle=cycle,
+            host=host,
+            on=day,
+            slot=Slot.MORNING if n % 2 == 0 else Slot.AFTERNOON,
+        )
+        visits.set_agenda(
+            as_host,
+            cycle=cycle,
+            host=host,
+            host_staff=["Deputy head", "English lead"],
+            items=[
+                visits.AgendaItem("09:00", "Welcome and context from the head", "Head"),
+                visits.AgendaItem("09:30", "Learning walk", "Head with visitors"),
+                visits.AgendaItem("10:45", "Interviews with subject leaders", "English lead"),
+                visits.AgendaItem("11:45", "Feedback to the head", "Visiting heads"),
+            ],
+        )
+    for n, (host, head) in enumerate(sorted(heads.items())):
+        clock.set(_at(_VISIT_DAYS[n], 16))
+        visits.complete(rt.acting_as(head), cycle=cycle, host=host)
+        feedback.give(
+            rt.acting_as(head),
+            cycle=cycle,
+            host=host,
+            kind="immediate",
+            usefulness=5,
+            comment="Sharp questions and a useful afternoon",
+        )
+        row = next(r for r in triads.show(rt, cycle=cycle) if r.host == host)
+        feedback.give(
+            rt.acting_as(heads[row.visitors[0]]),
+            cycle=cycle,
+            host=host,
+            kind="immediate",
+            usefulness=4,
+            comment="Learnt a lot",
+        )
+        clock.advance(days=5)
+        _write_up(rt, cycle, heads, row)
+    say(
+        "peer review: each host set its focus, dated its visit (a closed day was refused) "
+        "and agreed an agenda; every visit happened; immediate feedback given"
+    )
+    entries = practice.list_practice(rt, cluster=CLUSTER)
+    say(
+        f"write-up: after each visit the lead reviewer drafted the WWW/EBI summary, the "
+        f"co-reviewers and the host agreed it and the host published it (one returned once, "
+        f"one shared with its reviewers only); {len(entries)} good-practice entries in the "
+        "directory"
+    )
+
+
+def _write_up(rt: Runtime, cycle: str, heads: dict[int, str], row: triads.TriadRow) -> None:
+    draft = writeups.read_draft(sample_path("writeup-sample.yaml").read_text(encoding="utf-8"))
+    assert row.lead is not None
+    lead = rt.acting_as(heads[row.lead])
+    writeups.draft(
+        lead,
+        cycle=cycle,
+        host=row.host,
+        items=draft.items,
+        good_practice=draft.good_practice,
+        activities=draft.activities,
+        next_steps=draft.next_steps,
+    )
+    co_reviewers = [v for v in row.visitors if v != row.lead]
+    if row.host == 990101:
+        writeups.return_(
+            rt.acting_as(heads[co_reviewers[0]]),
+            cycle=cycle,
+            host=row.host,
+            reason="the second EBI needs the evidence from the book look",
+        )
+        writeups.draft(
+            lead,
+            cycle=cycle,
+            host=row.host,
+            items=draft.items,
+            good_practice=draft.good_practice,
+            activities=draft.activities,
+            next_steps=draft.next_steps,
+        )
+    for visitor in co_reviewers:
+        writeups.agree(rt.acting_as(heads[visitor]), cycle=cycle, host=row.host)
+    writeups.agree(rt.acting_as(heads[row.host]), cycle=cycle, host=row.host)
+    sharing = SharingLevel.REVIEWERS if row.host == 990105 else SharingLevel.CLUSTER
+    writeups.publish(rt.acting_as(heads[row.host]), cycle=cycle, host=row.host, sharing=sharing)
+
+
+def _support(
+    rt: Runtime,
+    clock: FakeClock,
+    cycle: str,
+    heads: dict[int, str],
+    members: list[int],
+    say: Say,
+) -> None:
+    from review_engine.services.transitions import fire
+
+    directory = practice.list_practice(rt, cluster=CLUSTER)
+    for n, urn in enumerate(members):
+        as_school = rt.acting_as(heads[urn])
+        helper = next((p.urn for p in directory if p.urn != urn), None)
+        actions.add_action(
+            as_school,
+            cycle=cycle,
+            urn=urn,
+            ebi=1,
+            title="Daily keep-up sessions in every Key Stage 1 class",
+            owner="English lead",
+            supporting_urn=helper,
+            success_criteria="Keep-up sessions seen in every class on a learning "
+            "walk; 90% of pupils at the expected standard",
+            due=date(2027, 5, 7) if n == 0 else None,
+            due_half_term=None if n == 0 else HalfTerm.SUMMER_2,
+        )
+        for trigger in ("agree_plan", "start"):
+            fire(as_school, cycle=cycle, machine="support", trigger=trigger, school_urn=urn)
+    say(
+        "support: each school turned its first EBI into an action with a supporting school "
+        "from the good-practice directory; plans agreed and started"
+    )
+
+
+def _close_support(
+    rt: Runtime,
+    clock: FakeClock,
+    cycle: str,
+    heads: dict[int, str],
+    members: list[int],
+    say: Say,
+) -> None:
+    clock.set(_at("2027-06-14"))
+    for urn in members:
+        for row in triads.show(rt, cycle=cycle):
+            if urn in row.visitors:
+                feedback.give(
+                    rt.acting_as(heads[urn]),
+                    cycle=cycle,
+                    host=row.host,
+                    kind="reflection",
+                    changed_practice="We introduced keep-up "
+                    "sessions in Year 1 after seeing them on the visit",
+                )
+                break
+    for urn in members[1:]:
+        actions.update_action(
+            rt.acting_as(heads[urn]),
+            cycle=cycle,
+            urn=urn,
+            number=1,
+            rag=Rag.COMPLETE,
+            note="Seen in every class on the June walk",
+        )
+        actions.impact_review(rt, cycle=cycle, urn=urn)
+    first = members[0]
+    actions.update_action(
+        rt.acting_as(heads[first]),
+        cycle=cycle,
+        urn=first,
+        number=1,
+        rag=Rag.AMBER,
+        note="Two classes still to start; new TA in September",
+    )
+    actions.impact_review(
+        rt, cycle=cycle, urn=first, override=True, reason="carried into next year's plan"
+    )
+    say(
+        "support: reflections given; impact reviewed; one plan closed by the facilitator's "
+        "override with its action carried forward"
+    )

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import yaml
 from sqlmodel import col, select
 
 from review_engine import policy
 from review_engine.domain import SharingLevel
-from review_engine.errors import InvalidInput, NotFound, NotPermitted
+from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.frameworks import get_framework
 from review_engine.phase_tables import GoodPractice, TriadPlace, WriteUp, WriteUpDecision
 from review_engine.relations import Relation
@@ -53,6 +54,50 @@ class WriteUpView:
     shared_with: list[int]
     agreed_by: list[str]
     published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Draft:
+    items: list[Item]
+    good_practice: list[Practice]
+    activities: list[str]
+    next_steps: str
+
+
+def read_draft(text: str, *, source: str = "write-up") -> Draft:
+    """A draft from its YAML file: activities, www and ebi items, good_practice, next_steps."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FileFormatError(
+            "not valid YAML", line=mark.line + 1 if mark else None, source=source
+        ) from exc
+    if not isinstance(data, dict):
+        raise FileFormatError("expected www:, ebi:, good_practice: sections", source=source)
+    items = []
+    for kind in ("www", "ebi"):
+        for n, raw in enumerate(data.get(kind) or [], start=1):
+            if not isinstance(raw, dict) or not {"line", "text", "evidence"} <= raw.keys():
+                raise FileFormatError(
+                    f"{kind} item {n} needs line, text and evidence", source=source
+                )
+            items.append(Item(kind, str(raw["line"]), str(raw["text"]), str(raw["evidence"])))
+    practice = []
+    for n, raw in enumerate(data.get("good_practice") or [], start=1):
+        if not isinstance(raw, dict) or not {"area", "description"} <= raw.keys():
+            raise FileFormatError(
+                f"good_practice item {n} needs area and description", source=source
+            )
+        practice.append(
+            Practice(str(raw["area"]), str(raw["description"]), str(raw.get("contact", "")))
+        )
+    return Draft(
+        items,
+        practice,
+        [str(a) for a in data.get("activities") or []],
+        str(data.get("next_steps") or "").strip(),
+    )
 
 
 def _places(ctx: CycleContext, host: int) -> list[TriadPlace]:
