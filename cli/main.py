@@ -21,6 +21,7 @@ from . import (
     calendar,
     cluster,
     cycle,
+    docs,
     history,
     people,
     schedule,
@@ -107,6 +108,8 @@ app.add_typer(calendar.app, name="calendar")
 app.add_typer(schedule.scheduler_app, name="scheduler")
 app.add_typer(schedule.outbox_app, name="outbox")
 app.command("tick")(schedule.tick)
+app.add_typer(docs.app, name="docs")
+visit.app.command("ics")(docs.visit_ics)
 cycle.app.command("plan")(schedule.plan)
 history.register(app)
 app.command("demo")(demo)

@@ -1,0 +1,431 @@
+"""Documents from the database: build each typed context (as the acting person may see it),
+render it (review_engine.documents), and write the files safely.
+
+Confidentiality is the core's: the contexts come from the same policy-checked reads as the
+CLI's show commands, so a head cannot render another school's SEF, and a cluster report is
+the facilitator's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, time
+from functools import partial
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from review_engine import document_context as dc
+from review_engine import documents, exporters, invites
+from review_engine.documents import DocumentKind, Format
+from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.errors import InvalidInput, NotPermitted, ReviewEngineError
+from review_engine.models import Person, Review, School
+from review_engine.phase_tables import TriadPlace, VisitPlan
+from review_engine.runtime import Runtime
+from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
+from review_engine.services import writeups as writeup_svc
+from review_engine.services.context import open_cycle
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Written:
+    kind: str
+    path: Path
+
+
+def list_kinds() -> list[tuple[str, list[str]]]:
+    """Every document kind and the formats it comes in."""
+    return [(k.value, [f.value for f in documents.supported_formats(k)]) for k in DocumentKind]
+
+
+def build_contexts(
+    rt: Runtime,
+    *,
+    cycle: str,
+    school: int | None = None,
+    kinds: list[DocumentKind] | None = None,
+) -> list[tuple[DocumentKind, dc.DocumentContext]]:
+    """Every document of the cycle the actor may see (or of one school, or some kinds)."""
+    wanted = kinds or list(DocumentKind)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        urns = list(
+            session.exec(select(Review.school_urn).where(Review.cycle_id == ctx.cycle_id)).all()
+        )
+        is_facilitator = ctx.actor.system or ctx.cluster.id in ctx.actor.facilitates
+        label, cluster = ctx.label, ctx.cluster.name
+        schools = {s.urn: s for s in session.exec(select(School).where(col(School.urn).in_(urns)))}
+        heads = {
+            p.school_urn: p
+            for p in session.exec(
+                select(Person).where(col(Person.school_urn).in_(urns), Person.role == "head")
+            )
+        }
+    if school is not None:
+        if school not in schools:
+            raise InvalidInput(f"school {school} is not part of cycle {label}")
+        urns = [school]
+    found: list[tuple[DocumentKind, dc.DocumentContext]] = []
+    explicit = school is not None or kinds is not None
+
+    def attempt(kind: DocumentKind, build: Callable[[], dc.DocumentContext | None]) -> None:
+        try:
+            made = build()
+        except NotPermitted:
+            if explicit:
+                raise
+            return
+        except ReviewEngineError:
+            return  # nothing to show yet (no SEF, no write-up...)
+        if made is not None:
+            found.append((kind, made))
+
+    triad_rows = {r.host: r for r in triads.show(rt, cycle=cycle)}
+    for urn in sorted(urns, key=lambda u: schools[u].name):
+        here, row = schools[urn], triad_rows.get(urn)
+        if DocumentKind.SEF_SUMMARY in wanted:
+            attempt(DocumentKind.SEF_SUMMARY, partial(_sef, rt, cycle, here))
+        if DocumentKind.VISIT_PACK in wanted:
+            attempt(DocumentKind.VISIT_PACK, partial(_visit, rt, cycle, here, row, heads))
+        if DocumentKind.WRITEUP_REPORT in wanted:
+            attempt(DocumentKind.WRITEUP_REPORT, partial(_writeup, rt, cycle, here, row))
+        if DocumentKind.SUPPORT_PLAN in wanted:
+            attempt(DocumentKind.SUPPORT_PLAN, partial(_support, rt, cycle, here))
+    if school is None and DocumentKind.CLUSTER_REPORT in wanted:
+        if is_facilitator:
+            found.append((DocumentKind.CLUSTER_REPORT, _cluster_report(rt, cycle, cluster)))
+        elif explicit:
+            raise NotPermitted(
+                rt.actor,
+                "render the cluster report",
+                "it shows every school's progress; only the facilitator may",
+            )
+    if school is None and DocumentKind.PRACTICE_DIRECTORY in wanted:
+        entries = practice.list_practice(rt, cluster=cluster)
+        found.append(
+            (
+                DocumentKind.PRACTICE_DIRECTORY,
+                dc.PracticeDirectoryContext(
+                    cluster=cluster,
+                    as_of=rt.clock.now().date(),
+                    cycle=label,
+                    entries=tuple(
+                        dc.GoodPractice(
+                            p.area.replace("_", " ").capitalize(),
+                            p.description,
+                            p.contact,
+                            p.school,
+                        )
+                        for p in entries
+                    ),
+                ),
+            )
+        )
+    return found
+
+
+def render_to_folder(
+    rt: Runtime,
+    *,
+    cycle: str,
+    out: Path,
+    fmt: Format,
+    school: int | None = None,
+    kinds: list[DocumentKind] | None = None,
+    progress: Progress | None = None,
+) -> list[Written]:
+    """Render the documents in one format into a folder (atomic writes, safe names)."""
+    items = build_contexts(rt, cycle=cycle, school=school, kinds=kinds)
+    items = [(k, c) for k, c in items if fmt in documents.supported_formats(k)]
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt is Format.PDF:
+        datas = exporters.render_pdfs(items, processes=2 if len(items) > 3 else 1)
+    else:
+        datas = []
+        for n, (kind, context) in enumerate(items, start=1):
+            datas.append(documents.render(kind, context, fmt=fmt))
+            if progress:
+                progress(n, len(items))
+    written = []
+    for (kind, context), data in zip(items, datas, strict=True):
+        name = documents.suggested_filename(kind, context, fmt)
+        written.append(Written(kind.value, exporters.write_document(out, name, data)))
+    if progress and fmt is Format.PDF:
+        progress(len(items), len(items))
+    return written
+
+
+def _ref(school: School) -> dc.SchoolRef:
+    return dc.SchoolRef(school.name, str(school.urn))
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _sef(rt: Runtime, cycle: str, school: School) -> dc.SefSummaryContext:
+    view = sef.show_sef(rt, cycle=cycle, urn=school.urn)
+    return dc.SefSummaryContext(
+        cycle=view.cycle,
+        school=dc.SchoolProfile(
+            name=school.name,
+            urn=str(school.urn),
+            phase=school.phase or "",
+            school_type=school.establishment_type or "",
+            local_authority=school.la_name or "",
+            pupils=school.number_of_pupils,
+            trust=school.trust_name,
+            ofsted_rating=school.ofsted_rating,
+            ofsted_date=school.ofsted_last_inspection,
+        ),
+        framework=view.framework,
+        areas=tuple(
+            dc.SefArea(
+                a.title,
+                a.grade_label,
+                _lines(a.strengths),
+                _lines(a.areas_for_development),
+                _lines(a.evidence),
+            )
+            for a in view.areas
+        ),
+        enquiry_question=view.enquiry_question,
+        submitted_on=view.submitted_at.date(),
+        version=view.version,
+    )
+
+
+def _reviewers(row: triads.TriadRow | None) -> tuple[dc.Reviewer, ...]:
+    if row is None:
+        return ()
+    return tuple(
+        dc.Reviewer(name=f"Head teacher, {n}", school=n, is_lead=v == row.lead)
+        for v, n in zip(row.visitors, row.visitor_names, strict=True)
+    )
+
+
+def _visit(
+    rt: Runtime,
+    cycle: str,
+    school: School,
+    row: triads.TriadRow | None,
+    heads: dict[int | None, Person],
+) -> dc.VisitPackContext | None:
+    view = visits.show(rt, cycle=cycle, host=school.urn)
+    if view.visit_date is None or view.slot is None or view.focus is None:
+        return None
+    head = heads.get(school.urn)
+    return dc.VisitPackContext(
+        cycle=view.cycle,
+        host=_ref(school),
+        visit_date=view.visit_date,
+        slot=Slot(view.slot),
+        focus=VisitFocus(view.focus),
+        reviewers=_reviewers(row),
+        host_head=dc.Person(head.name, head.email, school.name, "Head teacher") if head else None,
+        focus_detail=(view.focus_area or "").replace("_", " ") or None,
+        enquiry_question=view.enquiry_question,
+        agenda=tuple(dc.AgendaItem(_time(a.time), a.activity, a.who) for a in view.agenda),
+        host_staff=tuple(dc.Person(name=s) for s in view.host_staff),
+        address=school.town,
+        postcode=school.postcode,
+        arrival_time=invites.SLOT_TIMES[Slot(view.slot)][0],
+        contact=dc.Person(head.name, head.email) if head else None,
+    )
+
+
+def _time(text: str) -> time:
+    try:
+        hours, minutes = text.split(":", 1)
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return time(9, 0)
+
+
+def _writeup(
+    rt: Runtime, cycle: str, school: School, row: triads.TriadRow | None
+) -> dc.WriteupReportContext:
+    view = writeup_svc.show(rt, cycle=cycle, host=school.urn)
+    lines: dict[str, tuple[list[dc.Finding], list[dc.Finding]]] = {}
+    for item in [*view.www, *view.ebi]:
+        www, ebi = lines.setdefault(item.line, ([], []))
+        (www if item.kind == "www" else ebi).append(dc.Finding(item.text, item.evidence))
+    visited = visits.show(rt, cycle=cycle, host=school.urn).visit_date
+    return dc.WriteupReportContext(
+        cycle=view.cycle,
+        host=_ref(school),
+        visit_date=visited or rt.clock.now().date(),
+        reviewers=_reviewers(row),
+        activities=tuple(view.activities),
+        lines_of_enquiry=tuple(
+            dc.LineOfEnquiry(q, tuple(w), tuple(e)) for q, (w, e) in lines.items()
+        ),
+        good_practice=tuple(
+            dc.GoodPractice(
+                p.area.replace("_", " ").capitalize(), p.description, p.contact, school.name
+            )
+            for p in view.good_practice
+        ),
+        next_steps=_lines(view.next_steps),
+        sharing=SharingLevel(view.sharing) if view.sharing else SharingLevel.REVIEWERS,
+        shared_with=tuple(str(u) for u in view.shared_with),
+        agreed_on=view.published_at.date() if view.published_at else None,
+    )
+
+
+def _support(rt: Runtime, cycle: str, school: School) -> dc.SupportPlanContext | None:
+    rows = actions.list_actions(rt, cycle=cycle, urn=school.urn)
+    if not rows:
+        return None
+    return dc.SupportPlanContext(
+        cycle=rows[0].cycle,
+        school=_ref(school),
+        actions=tuple(
+            dc.SupportAction(
+                action=a.title,
+                owner=a.owner,
+                success_criteria=a.success_criteria,
+                rag=Rag(a.rag),
+                supporting_school=a.supporting_school,
+                due_date=a.due if a.due_label and a.due_label[:1].isdigit() else None,
+                due_half_term=HalfTerm(a.due_label) if a.due_label in set(HalfTerm) else None,
+                latest_update=a.latest_update or None,
+                latest_update_on=a.updated_at.date() if a.updated_at else None,
+            )
+            for a in rows
+        ),
+    )
+
+
+def _cluster_report(rt: Runtime, cycle: str, cluster: str) -> dc.ClusterReportContext:
+    status = cycles.cycle_status(rt, cycle=cycle)
+    rows = triads.show(rt, cycle=cycle)
+    acts = actions.list_actions(rt, cycle=cycle)
+    given = feedback.list_feedback(rt, cycle=cycle)
+    scores = [f.usefulness for f in given if f.usefulness is not None]
+    rag = Counter(a.rag for a in acts)
+    today = rt.clock.now().date()
+    overdue = tuple(
+        dc.OverdueItem(
+            school=a.school,
+            item=f"action {a.number}: {a.title}",
+            due=a.due,
+            days_overdue=(today - a.due).days,
+        )
+        for a in acts
+        if a.overdue and a.due is not None
+    )
+    dates = _visit_dates(rt, cycle)
+    return dc.ClusterReportContext(
+        cluster=cluster,
+        cycle=status.cycle,
+        cycle_state=status.state,
+        as_of=today,
+        phases=tuple(m.replace("_", " ") for m in status.machines),
+        schools=tuple(
+            dc.SchoolStatus(
+                dc.SchoolRef(s.name, str(s.urn)),
+                tuple(s.states.get(m, "") for m in status.machines),
+            )
+            for s in status.schools
+        ),
+        overdue=overdue,
+        triads=tuple(
+            dc.TriadSummary(
+                r.host_name,
+                tuple(r.visitor_names),
+                next(
+                    (n for v, n in zip(r.visitors, r.visitor_names, strict=True) if v == r.lead),
+                    None,
+                ),
+                dates.get(r.host),
+            )
+            for r in rows
+        ),
+        rag_counts=dc.RagCounts(
+            red=rag[Rag.RED], amber=rag[Rag.AMBER], green=rag[Rag.GREEN], complete=rag[Rag.COMPLETE]
+        ),
+        feedback=dc.FeedbackSummary(
+            responses=len(given),
+            average_usefulness=round(sum(scores) / len(scores), 1) if scores else None,
+            notable_comments=tuple(_notable(given)),
+        ),
+        good_practice=tuple(
+            dc.GoodPractice(
+                p.area.replace("_", " ").capitalize(), p.description, p.contact, p.school
+            )
+            for p in practice.list_practice(rt, cluster=cluster)
+        ),
+    )
+
+
+def _notable(given: list[feedback.FeedbackView]) -> list[str]:
+    """Up to five distinct comments, reflections on changed practice first."""
+    texts = [f.changed_practice for f in given if f.changed_practice]
+    texts += [f.comment for f in given if f.comment]
+    return list(dict.fromkeys(texts))[:5]
+
+
+def _visit_dates(rt: Runtime, cycle: str) -> dict[int, date]:
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        return {
+            urn: day
+            for urn, day in session.exec(
+                select(Review.school_urn, col(VisitPlan.visit_date))
+                .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+                .where(Review.cycle_id == ctx.cycle_id)
+            ).all()
+            if day is not None
+        }
+
+
+def visit_invite(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
+    """The .ics invite for one visit: stable UID, SEQUENCE bumped on reschedule, CANCEL."""
+    view = visits.show(rt, cycle=cycle, host=host)
+    if view.visit_date is None or view.slot is None:
+        raise InvalidInput(f"the visit to {host} has no date yet (review visit schedule)")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        visitor_urns = list(
+            session.exec(
+                select(TriadPlace.visitor_urn).where(
+                    TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host
+                )
+            ).all()
+        )
+        people = session.exec(
+            select(Person).where(
+                col(Person.school_urn).in_([host, *visitor_urns]), Person.role == "head"
+            )
+        ).all()
+        organiser = (
+            session.get(Person, ctx.cluster.facilitator_id)
+            if (ctx.cluster.facilitator_id)
+            else None
+        )
+        school = ctx.school(host)
+        cycle_id = str(ctx.cycle_id)
+    organizer = (
+        dc.Person(organiser.name, organiser.email)
+        if organiser
+        else dc.Person("Peer review facilitator", rt.actor if "@" in rt.actor else None)
+    )
+    invite = dc.VisitInviteContext(
+        cycle_id=cycle_id,
+        host=_ref(school),
+        visit_date=view.visit_date,
+        slot=Slot(view.slot),
+        organizer=organizer,
+        attendees=tuple(dc.Person(p.name, p.email) for p in people),
+        sequence=view.sequence,
+        cancelled=view.state == "cancelled",
+        location=", ".join(x for x in (school.name, school.town, school.postcode) if x),
+    )
+    name = exporters.safe_filename(f"visit-{school.name}-{host}") + ".ics"
+    return name, invites.invite_ics(invite, now=rt.clock.now())
