@@ -338,7 +338,12 @@ def render(
 ) -> bytes:
     """Render a typed context as a document in fmt; docx_template lends its styles to Word."""
     kind = DocumentKind(kind)
-    fmt = Format(fmt)
+    try:
+        fmt = Format(fmt)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown format {fmt!r}; formats are {', '.join(f.value for f in Format)}"
+        ) from None
     check_format(kind, fmt)
     check_context(kind, context)
     if fmt is Format.HTML:

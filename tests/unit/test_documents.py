@@ -456,6 +456,12 @@ def test_unsupported_format_names_what_the_kind_supports() -> None:
         render(DocumentKind.SEF_SUMMARY, full_context(DocumentKind.SEF_SUMMARY), fmt=Format.CSV)
 
 
+def test_an_unknown_format_is_refused_with_the_list() -> None:
+    context = full_context(DocumentKind.SEF_SUMMARY)
+    with pytest.raises(InvalidInput, match="unknown format 'odt'; formats are html, md, pdf"):
+        render(DocumentKind.SEF_SUMMARY, context, fmt="odt")  # type: ignore[arg-type]
+
+
 def test_a_context_of_the_wrong_kind_is_refused() -> None:
     with pytest.raises(TypeError, match="needs a SupportPlanContext"):
         render(
