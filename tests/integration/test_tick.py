@@ -1,0 +1,428 @@
+"""`review tick` against SQLite and PostgreSQL, with time moved by hand.
+
+What the scheduler promises: every boundary that has passed is applied once, in order, however
+long the machine was off; late work is marked overdue and its owners reminded (7 days and 1 day
+before, then weekly, capped), never after the work is done and never twice for one reason; a
+second tick changes nothing; two ticks at once, or a tick killed half-way, leave no half-applied
+or doubled state; dates are London dates whatever the machine's time zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from review_engine.clock import LONDON
+from review_engine.domain import Role
+from review_engine.mailer import SmtpSettings
+from review_engine.runtime import Runtime
+from review_engine.schedule_tables import OutboxMessage, OverdueMark, PlanStep
+from review_engine.sef_file import SefFormat
+from review_engine.services import (
+    calendars,
+    cycles,
+    history,
+    outbox,
+    people,
+    plans,
+    sef,
+)
+from review_engine.services.tick import OVERDUE_REMINDERS, reminder_kind, tick
+from review_engine.testing import FakeClock
+from tests.conftest import SAMPLES
+
+ROOT = Path(__file__).resolve().parents[2]
+CALENDAR = SAMPLES / "term-dates-2026-27.csv"
+CYCLE = "Northbrook/2026-27"
+SCHOOLS = 8  # open schools in the sample cluster
+# The sample calendar's boundaries (workflows/triad-peer-review.yaml `plan:`).
+BOUNDARIES = [
+    ("open_self_review", "planned", "self_review", date(2026, 9, 3)),
+    ("open_peer_review", "self_review", "peer_review", date(2026, 10, 26)),
+    ("open_write_up", "peer_review", "write_up", date(2027, 2, 22)),
+    ("open_support", "write_up", "support", date(2027, 4, 12)),
+    ("close", "support", "closed", date(2027, 7, 22)),
+]
+SEF_DUE = date(2026, 10, 16)  # end of Autumn 1: the self-review deadline
+
+
+def london(day: str, hour: int = 6, minute: int = 0) -> datetime:
+    """An instant given in London wall-clock time, as UTC."""
+    local = datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
+    return local.astimezone(UTC)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def heads(rt: Runtime, sample_cluster: list[int]) -> dict[int, str]:
+    """The head teacher (and one deputy) of each sample school; heads get the reminders."""
+    found: dict[int, str] = {}
+    with (SAMPLES / "people.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            urn = int(row["urn"])
+            people.add_person(
+                rt, email=row["email"], name=row["name"], role=Role(row["role"]), school_urn=urn
+            )
+            if row["role"] == Role.HEAD:
+                found[urn] = row["email"]
+    assert sorted(found) == sample_cluster
+    return found
+
+
+def _use_calendar(rt: Runtime, path: Path = CALENDAR, name: str = "Sample LA") -> None:
+    calendars.import_calendar(rt, name=name, path=path)
+    calendars.assign_calendar(rt, name=name, la_code="352")
+
+
+@pytest.fixture
+def cycle(rt: Runtime, heads: dict[int, str]) -> str:
+    """The sample cluster's 2026-27 cycle, planned on the Sample LA calendar."""
+    _use_calendar(rt)
+    return cycles.start_cycle(rt, cluster="Northbrook", year="2026-27").cycle
+
+
+def _state(rt: Runtime, ref: str = CYCLE) -> str:
+    return cycles.cycle_status(rt, cycle=ref).state
+
+
+def _cycle_moves(rt: Runtime, ref: str = CYCLE) -> list[tuple[str, str, str, str, str | None]]:
+    return [
+        (h.from_state, h.to_state, h.trigger, h.actor, h.reason)
+        for h in history.history(rt, cycle=ref)
+        if h.machine == "cycle" and h.trigger != "start"
+    ]
+
+
+def _count(rt: Runtime, table: Any) -> int:
+    with rt.db.transaction() as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def _everything(rt: Runtime) -> tuple[Any, ...]:
+    """A fingerprint of every table a tick writes."""
+    with rt.db.transaction() as session:
+        steps = session.exec(
+            select(PlanStep.cycle_id, PlanStep.position, PlanStep.applied_at).order_by(
+                col(PlanStep.cycle_id), col(PlanStep.position)
+            )
+        ).all()
+        marks = session.exec(select(func.count()).select_from(OverdueMark)).one()
+        messages = session.exec(select(func.count()).select_from(OutboxMessage)).one()
+    logs = [h for ref in _refs(rt) for h in history.history(rt, cycle=ref)]
+    states = [(s.cycle, s.state) for s in cycles.list_cycles(rt)]
+    return tuple(steps), marks, messages, len(logs), tuple(states)
+
+
+def _refs(rt: Runtime) -> list[str]:
+    return [c.cycle for c in cycles.list_cycles(rt)]
+
+
+# --- boundaries ----------------------------------------------------------------------------
+
+
+def test_the_plan_dates_each_boundary_and_deadline_from_the_term_calendar(
+    rt: Runtime, cycle: str
+) -> None:
+    view = plans.show_plan(rt, cycle=cycle)
+    assert view.cycle == CYCLE
+    assert view.calendar == "Sample LA 2026-27"
+    assert [(s.kind, s.what, s.from_state, s.to_state, s.due_on) for s in view.steps] == [
+        ("boundary", "open_self_review", "planned", "self_review", date(2026, 9, 3)),
+        ("deadline", "self_review", "", "", SEF_DUE),
+        ("boundary", "open_peer_review", "self_review", "peer_review", date(2026, 10, 26)),
+        ("boundary", "open_write_up", "peer_review", "write_up", date(2027, 2, 22)),
+        ("boundary", "open_support", "write_up", "support", date(2027, 4, 12)),
+        ("boundary", "close", "support", "closed", date(2027, 7, 22)),
+    ]
+    assert all(s.applied_at is None for s in view.steps)
+
+
+def test_a_cycle_started_before_its_calendar_is_planned_on_refresh(
+    rt: Runtime, heads: dict[int, str]
+) -> None:
+    cycles.start_cycle(rt, cluster="Northbrook", year="2026-27")
+    bare = plans.show_plan(rt, cycle=CYCLE)
+    assert (bare.calendar, bare.steps) == (None, [])
+    assert tick(rt, now=london("2026-10-27")).boundaries == 0
+    assert _state(rt) == "planned"
+    _use_calendar(rt)
+    assert plans.show_plan(rt, cycle=CYCLE).steps == []  # not until asked to refresh
+    refreshed = plans.show_plan(rt, cycle=CYCLE, refresh=True)
+    assert refreshed.calendar == "Sample LA 2026-27"
+    assert [s.due_on for s in refreshed.steps if s.kind == "boundary"] == [
+        d for *_, d in BOUNDARIES
+    ]
+    assert tick(rt, now=london("2026-10-27")).boundaries == 2
+
+
+def test_refreshing_a_plan_keeps_the_steps_already_applied(rt: Runtime, cycle: str) -> None:
+    applied_at = london("2026-09-03")
+    tick(rt, now=applied_at)
+    view = plans.show_plan(rt, cycle=cycle, refresh=True)
+    first = view.steps[0]
+    assert (first.what, first.applied_at is not None) == ("open_self_review", True)
+    assert [s.what for s in view.steps if s.applied_at is None] == [
+        "self_review",
+        "open_peer_review",
+        "open_write_up",
+        "open_support",
+        "close",
+    ]
+    assert tick(rt, now=london("2026-09-04")).boundaries == 0
+
+
+def test_off_across_two_boundaries_one_tick_applies_both_in_order(
+    rt: Runtime, cycle: str, clock: FakeClock
+) -> None:
+    clock.set(london("2026-10-27", 7))  # the machine was off from 1 September
+    report = tick(rt)
+    assert report.boundaries == 2
+    assert report.changes[:2] == [
+        f"{CYCLE}: planned -> self_review (open_self_review, due 03 Sep 2026)",
+        f"{CYCLE}: self_review -> peer_review (open_peer_review, due 26 Oct 2026)",
+    ]
+    assert _state(rt) == "peer_review"
+    assert _cycle_moves(rt) == [
+        ("planned", "self_review", "open_self_review", "scheduler", "boundary due 03 Sep 2026"),
+        ("self_review", "peer_review", "open_peer_review", "scheduler", "boundary due 26 Oct 2026"),
+    ]
+    applied = {s.what: s.applied_at for s in plans.show_plan(rt, cycle=cycle).steps}
+    assert applied["open_self_review"] == applied["open_peer_review"] == clock.now()
+    assert applied["open_write_up"] is None
+
+
+def test_each_boundary_is_applied_on_its_london_day_and_not_before(rt: Runtime, cycle: str) -> None:
+    for trigger, before, after, due in BOUNDARIES:
+        eve = london((due - timedelta(days=1)).isoformat(), 23, 59)
+        assert tick(rt, now=eve).boundaries == 0, trigger
+        assert _state(rt) == before
+        report = tick(rt, now=london(due.isoformat(), 0, 1))
+        assert report.boundaries == 1, trigger
+        assert _state(rt) == after
+    assert [m[2] for m in _cycle_moves(rt)] == [b[0] for b in BOUNDARIES]
+    # A closed cycle is no longer open: later ticks do not see it.
+    assert tick(rt, now=london("2027-09-01")).cycles_seen == 0
+
+
+def test_tick_twice_changes_nothing_the_second_time(rt: Runtime, cycle: str) -> None:
+    first = tick(rt, now=london("2026-10-27"))
+    assert (first.boundaries, first.overdue, first.reminders) == (2, SCHOOLS, SCHOOLS)
+    before = _everything(rt)
+    second = tick(rt, now=london("2026-10-27", 18))
+    assert (second.boundaries, second.overdue, second.reminders, second.changes) == (0, 0, 0, [])
+    assert str(second) == (
+        "applied 0 boundaries, marked 0 items overdue, queued 0 reminders (1 open cycles)"
+    )
+    assert _everything(rt) == before
+
+
+def test_dry_run_says_what_it_would_do_and_changes_nothing(rt: Runtime, cycle: str) -> None:
+    before = _everything(rt)
+    dry = tick(rt, now=london("2026-10-27"), dry_run=True)
+    assert str(dry) == (
+        "would apply 2 boundaries, marked 8 items overdue, queued 8 reminders (1 open cycles)"
+    )
+    assert _everything(rt) == before
+    assert _state(rt) == "planned"
+    real = tick(rt, now=london("2026-10-27"))
+    assert real.changes == dry.changes
+    assert (real.boundaries, real.overdue, real.reminders) == (2, 8, 8)
+
+
+def test_a_boundary_whose_cycle_was_moved_by_hand_is_skipped_not_reapplied(
+    rt: Runtime, cycle: str
+) -> None:
+    from review_engine.services import transitions
+
+    transitions.fire(rt, cycle=cycle, machine="cycle", trigger="open_self_review")
+    transitions.fire(rt, cycle=cycle, machine="cycle", trigger="open_peer_review")
+    report = tick(rt, now=london("2026-10-27"))
+    assert report.boundaries == 0
+    assert report.changes[:2] == [
+        f"{CYCLE}: open_self_review skipped, the cycle is peer_review",
+        f"{CYCLE}: open_peer_review skipped, the cycle is peer_review",
+    ]
+    assert _state(rt) == "peer_review"
+    assert [m[3] for m in _cycle_moves(rt)] == [rt.actor, rt.actor]  # none by the scheduler
+    assert tick(rt, now=london("2026-10-28")).changes == []
+
+
+def test_history_records_each_change_the_tick_makes(
+    rt: Runtime, cycle: str, heads: dict[int, str]
+) -> None:
+    at = london("2026-10-19", 6)
+    tick(rt, now=at)
+    rows = history.history(rt, cycle=cycle)
+    by_tick = [h for h in rows if h.actor == "scheduler"]
+    assert [(h.machine, h.school_urn, h.trigger) for h in by_tick[:1]] == [
+        ("cycle", None, "open_self_review")
+    ]
+    assert sorted((h.machine, h.school_urn, h.trigger) for h in by_tick[1:]) == [
+        ("self_review", urn, "mark_overdue") for urn in sorted(heads)
+    ]
+    assert {h.at for h in by_tick} == {at}
+    overdue = by_tick[1]
+    assert (overdue.from_state, overdue.to_state, overdue.reason) == (
+        "not_started",
+        "not_started",
+        "self review was due 16 Oct 2026",
+    )
+    status = cycles.cycle_status(rt, cycle=cycle)
+    assert len(status.overdue) == SCHOOLS
+    assert "Northbrook Primary School: self review was due 16 Oct 2026" in status.overdue
+
+
+# --- dates are London dates, whatever the machine's time zone ------------------------------
+
+# A test calendar whose dates fall on the clock changes: Autumn 1 ends on Saturday 17 October
+# 2026 (so weekly overdue reminders turn over on Sunday 25 October, when BST ends) and Summer 1
+# starts on Monday 29 March 2027 (the day after BST starts).
+DST_CALENDAR = (
+    CALENDAR.read_text(encoding="utf-8")
+    .replace("Autumn 1,2026-09-03,2026-10-16", "Autumn 1,2026-09-03,2026-10-17")
+    .replace("Spring 2,2027-02-22,2027-03-25", "Spring 2,2027-02-22,2027-03-26")
+    .replace("Summer 1,2027-04-12,2027-05-28", "Summer 1,2027-03-29,2027-05-28")
+)
+# (UTC instant of a tick, the cycle's state after it, reminders it queued, what London says)
+DST_TICKS = [
+    ("2026-09-02T22:59", "planned", 0, "Wed 2 Sep 23:59 BST"),
+    ("2026-09-02T23:00", "self_review", 0, "Thu 3 Sep 00:00 BST: Autumn 1 starts"),
+    ("2026-10-24T22:59", "self_review", SCHOOLS, "Sat 24 Oct 23:59 BST: overdue, week 1"),
+    ("2026-10-24T23:30", "self_review", SCHOOLS, "Sun 25 Oct 00:30 BST: overdue, week 2"),
+    ("2026-10-25T00:30", "self_review", 0, "Sun 25 Oct 01:30 BST, the first 01:30"),
+    ("2026-10-25T01:30", "self_review", 0, "Sun 25 Oct 01:30 GMT, the second 01:30"),
+    ("2026-10-25T23:59", "self_review", 0, "Sun 25 Oct 23:59 GMT"),
+    ("2026-10-26T00:00", "peer_review", 0, "Mon 26 Oct 00:00 GMT: Autumn 2 starts"),
+    ("2027-02-22T00:00", "write_up", 0, "Mon 22 Feb: Spring 2 starts"),
+    ("2027-03-28T00:30", "write_up", 0, "Sun 28 Mar 00:30 GMT"),
+    ("2027-03-28T05:30", "write_up", 0, "Sun 28 Mar 06:30 BST"),
+    ("2027-03-28T06:30", "write_up", 0, "Sun 28 Mar 07:30 BST"),
+    ("2027-03-28T22:59", "write_up", 0, "Sun 28 Mar 23:59 BST"),
+    ("2027-03-28T23:00", "support", 0, "Mon 29 Mar 00:00 BST: Summer 1 starts"),
+]
+
+
+@pytest.fixture(params=["UTC", "Europe/London"], ids=["machine-tz-utc", "machine-tz-london"])
+def machine_tz(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The time zone of the machine running the tick (TZ), set for this test only."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_ticks_use_the_london_date_across_both_clock_changes(
+    rt: Runtime, heads: dict[int, str], machine_tz: str, tmp_path: Path
+) -> None:
+    dst = tmp_path / "dst-term-dates.csv"
+    dst.write_text(DST_CALENDAR, encoding="utf-8")
+    _use_calendar(rt, dst, name="DST LA")
+    ref = cycles.start_cycle(rt, cluster="Northbrook", year="2026-27").cycle
+    seen = []
+    for instant, _, _, _ in DST_TICKS:
+        report = tick(rt, now=utc(instant))
+        seen.append((instant, _state(rt, ref), report.reminders))
+    assert seen == [(instant, state, queued) for instant, state, queued, _ in DST_TICKS]
+    subjects = {m.subject.split(":")[0] for m in outbox.list_outbox(rt)}
+    assert subjects == {"Overdue"}
+
+
+def test_reminder_kinds_by_days_to_the_due_date() -> None:
+    due = SEF_DUE
+    kinds = {days: reminder_kind(due, due - timedelta(days=days)) for days in range(10, -40, -1)}
+    assert {d for d, k in kinds.items() if k == "due-7"} == set(range(2, 8))
+    assert {d for d, k in kinds.items() if k == "due-1"} == {0, 1}
+    for week in range(OVERDUE_REMINDERS):
+        assert {d for d, k in kinds.items() if k == f"overdue-{week}"} == set(
+            range(-7 * week - 7, -7 * week)
+        )
+    assert all(kinds[d] is None for d in (10, 9, 8, *range(-7 * OVERDUE_REMINDERS - 1, -40, -1)))
+
+
+# --- overdue work and reminders ------------------------------------------------------------
+
+
+def _submit_sef(rt: Runtime, heads: dict[int, str], urn: int) -> None:
+    text = (SAMPLES / "sef-primary.md").read_text(encoding="utf-8")
+    sef.submit_sef(rt.acting_as(heads[urn]), cycle=CYCLE, urn=urn, text=text, fmt=SefFormat.MD)
+
+
+def _reminders(rt: Runtime) -> dict[str, list[tuple[date, str]]]:
+    """Each recipient's reminders: the London day queued and the subject, oldest first."""
+    found: dict[str, list[tuple[date, str]]] = {}
+    for m in outbox.list_outbox(rt):
+        day = m.created_at.astimezone(LONDON).date()
+        found.setdefault(m.recipient, []).append((day, m.subject))
+    return found
+
+
+def test_reminders_before_the_due_date_then_weekly_when_overdue_until_done(
+    rt: Runtime, cycle: str, heads: dict[int, str], clock: FakeClock
+) -> None:
+    early, late = 990101, 990102  # one submits before the deadline, one after it
+    tick(rt, now=london("2026-09-03"))
+    day = date(2026, 10, 5)
+    while day <= date(2026, 11, 21):
+        clock.set(london(day.isoformat(), 6))
+        tick(rt)
+        if day == date(2026, 10, 12):
+            _submit_sef(rt, heads, early)
+            # The reminder queued on 9 October is dropped, not sent, now the SEF is in.
+            closed_port = SmtpSettings("127.0.0.1", 9, False, None, None, "review@example.org")
+            assert outbox.send_outbox(rt, smtp=closed_port) == outbox.SendReport(0, 7, 1)
+        if day == date(2026, 10, 20):
+            _submit_sef(rt, heads, late)
+        day += timedelta(days=1)
+    tick(rt)  # the same day again: nothing new
+    sent = _reminders(rt)
+    soon = f"Reminder: your self-evaluation (SEF) is due 16 Oct 2026 ({CYCLE})"
+    before = [(date(2026, 10, 9), soon), (date(2026, 10, 15), soon)]
+    overdue = f"Overdue: your self-evaluation (SEF) ({CYCLE})"
+    weekly = [(date(2026, 10, 17) + timedelta(weeks=n), overdue) for n in range(5)]
+    assert OVERDUE_REMINDERS == 4  # 17, 24, 31 October, 7 November; not 14 November
+    weekly = weekly[:OVERDUE_REMINDERS]
+    assert sent[heads[early]] == before[:1]
+    assert sent[heads[late]] == [*before, weekly[0]]
+    for urn in sorted(set(heads) - {early, late}):
+        assert sent[heads[urn]] == [*before, *weekly], urn
+    assert set(sent) == set(heads.values())  # the heads, not the deputy
+    statuses = {m.recipient: m.status for m in outbox.list_outbox(rt) if m.created_at.day == 9}
+    assert statuses[heads[early]] == "dropped"
+    status = cycles.cycle_status(rt, cycle=cycle)
+    assert len(status.overdue) == SCHOOLS - 2  # the late school's mark is resolved
+    assert not any("Northbrook Primary" in line for line in status.overdue)
+
+
+def test_a_reminder_says_what_is_owed_and_when(rt: Runtime, cycle: str) -> None:
+    tick(rt, now=london("2026-10-15"))
+    tick(rt, now=london("2026-10-19"))
+    with rt.db.transaction() as session:
+        bodies = [
+            m.body
+            for m in session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient == "head@northbrook.example")
+                .order_by(col(OutboxMessage.id))
+            )
+        ]
+    assert len(bodies) == 2
+    assert (
+        "your self-evaluation (SEF) for Northbrook/2026-27 is due on Friday 16 October 2026 "
+        "(in 1 day)" in bodies[0]
+    )
+    assert (
+        "your self-evaluation (SEF) for Northbrook/2026-27 was due on Friday 16 October 2026 "
+        "(3 days ago) and has not been completed yet" in bodies[1]
+    )
