@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from review_engine.clock import as_utc
 from review_engine.mailer import OutgoingMessage, SmtpSettings, send
 from review_engine.models import Cycle, Review, ReviewState
 from review_engine.runtime import Runtime
@@ -55,8 +56,8 @@ def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
                 m.message_id,
                 m.recipient,
                 m.subject,
-                m.created_at,
-                m.sent_at,
+                as_utc(m.created_at),
+                as_utc(m.sent_at) if m.sent_at else None,
                 m.attempts,
                 _status(m),
             )

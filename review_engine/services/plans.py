@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from review_engine import cycle_plan
 from review_engine.calendar import TermCalendar
+from review_engine.clock import as_utc
 from review_engine.models import Cycle, Review
 from review_engine.relations import Relation
 from review_engine.runtime import Runtime
@@ -108,7 +109,14 @@ def show_plan(rt: Runtime, *, cycle: str, refresh: bool = False) -> PlanView:
             cycle=ctx.label,
             calendar=calendar.label if calendar else None,
             steps=[
-                PlanRow(s.kind, s.trigger, s.from_state, s.to_state, s.due_on, s.applied_at)
+                PlanRow(
+                    s.kind,
+                    s.trigger,
+                    s.from_state,
+                    s.to_state,
+                    s.due_on,
+                    as_utc(s.applied_at) if s.applied_at else None,
+                )
                 for s in steps
             ],
         )
