@@ -34,6 +34,8 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/allocation.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/tick.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

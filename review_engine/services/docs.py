@@ -93,7 +93,7 @@ def build_contexts(
         if DocumentKind.VISIT_PACK in wanted:
             attempt(DocumentKind.VISIT_PACK, partial(_visit, rt, cycle, here, row, heads))
         if DocumentKind.WRITEUP_REPORT in wanted:
-            attempt(DocumentKind.WRITEUP_REPORT, partial(_writeup, rt, cycle, here, row))
+            attempt(DocumentKind.WRITEUP_REPORT, partial(_writeup, rt, cycle, here, row, heads))
         if DocumentKind.SUPPORT_PLAN in wanted:
             attempt(DocumentKind.SUPPORT_PLAN, partial(_support, rt, cycle, here))
     if school is None and DocumentKind.CLUSTER_REPORT in wanted:
@@ -200,11 +200,15 @@ def _sef(rt: Runtime, cycle: str, school: School) -> dc.SefSummaryContext:
     )
 
 
-def _reviewers(row: triads.TriadRow | None) -> tuple[dc.Reviewer, ...]:
+def _reviewers(
+    row: triads.TriadRow | None, heads: dict[int | None, Person]
+) -> tuple[dc.Reviewer, ...]:
     if row is None:
         return ()
     return tuple(
-        dc.Reviewer(name=f"Head teacher, {n}", school=n, is_lead=v == row.lead)
+        dc.Reviewer(
+            name=heads[v].name if v in heads else "Head teacher", school=n, is_lead=v == row.lead
+        )
         for v, n in zip(row.visitors, row.visitor_names, strict=True)
     )
 
@@ -226,7 +230,7 @@ def _visit(
         visit_date=view.visit_date,
         slot=Slot(view.slot),
         focus=VisitFocus(view.focus),
-        reviewers=_reviewers(row),
+        reviewers=_reviewers(row, heads),
         host_head=dc.Person(head.name, head.email, school.name, "Head teacher") if head else None,
         focus_detail=(view.focus_area or "").replace("_", " ") or None,
         enquiry_question=view.enquiry_question,
@@ -248,7 +252,11 @@ def _time(text: str) -> time:
 
 
 def _writeup(
-    rt: Runtime, cycle: str, school: School, row: triads.TriadRow | None
+    rt: Runtime,
+    cycle: str,
+    school: School,
+    row: triads.TriadRow | None,
+    heads: dict[int | None, Person],
 ) -> dc.WriteupReportContext:
     view = writeup_svc.show(rt, cycle=cycle, host=school.urn)
     lines: dict[str, tuple[list[dc.Finding], list[dc.Finding]]] = {}
@@ -260,7 +268,7 @@ def _writeup(
         cycle=view.cycle,
         host=_ref(school),
         visit_date=visited or rt.clock.now().date(),
-        reviewers=_reviewers(row),
+        reviewers=_reviewers(row, heads),
         activities=tuple(view.activities),
         lines_of_enquiry=tuple(
             dc.LineOfEnquiry(q, tuple(w), tuple(e)) for q, (w, e) in lines.items()

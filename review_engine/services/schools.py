@@ -73,10 +73,12 @@ def import_gias(
     with rt.db.transaction() as session:
         urns = list(incoming)
         existing: dict[int, dict[str, Any]] = {}
+        table = School.__table__  # type: ignore[attr-defined]
+        columns = [table.c[name] for name in _FIELDS] + [table.c.ofsted_framework]
         for start in range(0, len(urns), _CHUNK):
             chunk = urns[start : start + _CHUNK]
-            for school in session.exec(select(School).where(col(School.urn).in_(chunk))):
-                existing[school.urn] = {n: getattr(school, n) for n in incoming[school.urn]}
+            for found in session.execute(select(*columns).where(table.c.urn.in_(chunk))):
+                existing[found.urn] = dict(found._mapping)
         for urn, row in incoming.items():
             before = existing.get(urn)
             if before is None:
