@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from review_engine import cycle_plan
@@ -188,8 +189,9 @@ def _apply_boundaries(
     if history:
         session.execute(insert(TransitionLog), history)
     for (_, end), ids in moves.items():
-        for cycle_id in ids:
-            cycles[cycle_id].state = end
+        for cycle_id in ids:  # already written above: keep the session from writing it again
+            set_committed_value(cycles[cycle_id], "state", end)
+            set_committed_value(cycles[cycle_id], "version", cycles[cycle_id].version + 1)
     return applied
 
 
