@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlmodel import select
 
+from review_engine.clock import to_london
 from review_engine.domain import Slot, VisitFocus
 from review_engine.errors import InvalidInput
 from review_engine.phase_tables import TriadPlace, VisitPlan
@@ -164,8 +165,15 @@ def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> V
     """The visit happened."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST, f"record the visit to {host}")  # before its date is shown
         plan = _plan(ctx, host)
-        plan.visited_on = on or plan.visit_date or ctx.now.date()
+        today = to_london(ctx.now).date()
+        plan.visited_on = on or plan.visit_date or today
+        if plan.visited_on > today:
+            raise InvalidInput(
+                f"{ctx.label} school {host}: the visit is dated {plan.visited_on:%a %d %b %Y}, "
+                "which has not come yet; record it on the day or after"
+            )
         session.add(plan)
         session.flush()
         ctx.fire("peer_visit", "complete", host)
