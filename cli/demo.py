@@ -10,6 +10,7 @@ import typer
 
 from review_engine import demo as demo_run
 from review_engine.documents import Format
+from review_engine.errors import InvalidInput
 from review_engine.exporters import write_document
 from review_engine.services import docs
 
@@ -17,9 +18,14 @@ from .cycle import print_status
 from .history import print_history
 from .output import say
 
+ALL_FORMATS = "html,pdf,docx,md,csv,ics"
+
 
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the documents.")] = Path("demo-output"),
+    formats: Annotated[
+        str, typer.Option(help="Document formats to write, comma-separated.")
+    ] = ALL_FORMATS,
 ) -> None:
     """Run a whole review cycle for the sample cluster on an embedded SQLite database."""
     out.mkdir(parents=True, exist_ok=True)
@@ -30,18 +36,19 @@ def demo(
         print_status(rt, run.cycle)
         say("")
         print_history(rt, run.cycle, school=None)
+        wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+        unknown = sorted(set(wanted) - set(ALL_FORMATS.split(",")))
+        if unknown:
+            raise InvalidInput(f"unknown formats {', '.join(unknown)}; choose from {ALL_FORMATS}")
         counts = []
-        for fmt in (Format.HTML, Format.PDF, Format.DOCX, Format.MD):
+        for fmt in (Format(f) for f in wanted if f != "ics"):
             written = docs.render_to_folder(rt, cycle=run.cycle, out=out / fmt.value, fmt=fmt)
             counts.append(f"{len(written)} {fmt.value.upper()}")
-        csv = docs.render_to_folder(rt, cycle=run.cycle, out=out / "csv", fmt=Format.CSV)
-        counts.append(f"{len(csv)} CSV")
-        invites = 0
-        (out / "ics").mkdir(exist_ok=True)
-        for urn in sorted(run.heads):
-            name, data = docs.visit_invite(rt, cycle=run.cycle, host=urn)
-            write_document(out / "ics", name, data)
-            invites += 1
-        counts.append(f"{invites} ICS invites")
+        if "ics" in wanted:
+            (out / "ics").mkdir(exist_ok=True)
+            for urn in sorted(run.heads):
+                name, data = docs.visit_invite(rt, cycle=run.cycle, host=urn)
+                write_document(out / "ics", name, data)
+            counts.append(f"{len(run.heads)} ICS invites")
         rt.db.engine.dispose()
     say(f"\ndocuments written to {out.resolve()}: {', '.join(counts)}")

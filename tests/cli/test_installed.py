@@ -21,7 +21,7 @@ def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
     env = {**os.environ, "REVIEW_DATA_DIR": str(tmp_path / "data")}
     env.pop("REVIEW_DATABASE_URL", None)
     done = subprocess.run(
-        [REVIEW, "demo", "--out", str(tmp_path / "out")],
+        [REVIEW, "demo", "--out", str(tmp_path / "out"), "--formats", "html,ics"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -32,6 +32,9 @@ def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "phase: closed" in done.stdout
     assert "History of Northbrook Learning Partnership/2026-27" in done.stdout
+    assert "8 ICS invites" in done.stdout
+    report = next((tmp_path / "out" / "html").glob("writeup-report-Northbrook-Primary-*.html"))
+    assert "Even better if" in report.read_text(encoding="utf-8")
     error = subprocess.run(
         [REVIEW, "cycle", "status", "Nope/2026-27"],
         cwd=tmp_path,

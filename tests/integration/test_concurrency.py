@@ -13,6 +13,7 @@ from review_engine.runtime import Runtime
 from review_engine.services import cycles, history, transitions
 from review_engine.services.lookup import get_cycle, get_review
 from review_engine.services.transitions import apply_trigger
+from tests.conftest import FACILITATOR
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_stale_writer_gets_conflict(rt: Runtime, cycle: str) -> None:
                 machine="self_review",
                 trigger="start",
                 school_urn=urn,
-                actor="a",
+                actor=FACILITATOR,
                 at=rt.clock.now(),
             )
             first.commit()
@@ -84,8 +85,8 @@ def test_stale_writer_gets_conflict(rt: Runtime, cycle: str) -> None:
                     machine="self_review",
                     trigger="start",
                     school_urn=urn,
-                    actor="b",
+                    actor=FACILITATOR,
                     at=rt.clock.now(),
                 )
     starts = [h for h in history.history(rt, cycle=cycle, school_urn=urn) if h.trigger == "start"]
-    assert [h.actor for h in starts] == ["a"]
+    assert [h.actor for h in starts] == [FACILITATOR]

@@ -107,8 +107,8 @@ class RandomTriggers(RuleBasedStateMachine):
 
 
 RandomTriggers.TestCase.settings = settings(
-    max_examples=25,
-    stateful_step_count=25,
+    max_examples=15,
+    stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
