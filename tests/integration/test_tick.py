@@ -10,14 +10,18 @@ or doubled state; dates are London dates whatever the machine's time zone.
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import col, select
 
 from review_engine.clock import LONDON
@@ -28,16 +32,19 @@ from review_engine.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.sef_file import SefFormat
 from review_engine.services import (
     calendars,
+    clusters,
     cycles,
     history,
     outbox,
     people,
     plans,
     sef,
+    transitions,
 )
+from review_engine.services import tick as tick_module
 from review_engine.services.tick import OVERDUE_REMINDERS, reminder_kind, tick
 from review_engine.testing import FakeClock
-from tests.conftest import SAMPLES
+from tests.conftest import FACILITATOR, SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = SAMPLES / "term-dates-2026-27.csv"
@@ -131,13 +138,12 @@ def _refs(rt: Runtime) -> list[str]:
 # --- boundaries ----------------------------------------------------------------------------
 
 
-def test_the_plan_dates_each_boundary_and_deadline_from_the_term_calendar(
+def test_the_plan_dates_each_boundary_and_deadline_and_a_refresh_keeps_what_was_applied(
     rt: Runtime, cycle: str
 ) -> None:
     view = plans.show_plan(rt, cycle=cycle)
-    assert view.cycle == CYCLE
-    assert view.calendar == "Sample LA 2026-27"
-    assert [(s.kind, s.what, s.from_state, s.to_state, s.due_on) for s in view.steps] == [
+    assert (view.cycle, view.calendar) == (CYCLE, "Sample LA 2026-27")
+    planned = [
         ("boundary", "open_self_review", "planned", "self_review", date(2026, 9, 3)),
         ("deadline", "self_review", "", "", SEF_DUE),
         ("boundary", "open_peer_review", "self_review", "peer_review", date(2026, 10, 26)),
@@ -145,7 +151,16 @@ def test_the_plan_dates_each_boundary_and_deadline_from_the_term_calendar(
         ("boundary", "open_support", "write_up", "support", date(2027, 4, 12)),
         ("boundary", "close", "support", "closed", date(2027, 7, 22)),
     ]
+    assert [(s.kind, s.what, s.from_state, s.to_state, s.due_on) for s in view.steps] == planned
     assert all(s.applied_at is None for s in view.steps)
+    at = london("2026-09-03")
+    tick(rt, now=at)
+    refreshed = plans.show_plan(rt, cycle=cycle, refresh=True)
+    assert [(s.kind, s.what, s.from_state, s.to_state, s.due_on) for s in refreshed.steps] == (
+        planned
+    )
+    assert [s.applied_at for s in refreshed.steps] == [at, None, None, None, None, None]
+    assert tick(rt, now=london("2026-09-04")).boundaries == 0
 
 
 def test_a_cycle_started_before_its_calendar_is_planned_on_refresh(
@@ -166,24 +181,8 @@ def test_a_cycle_started_before_its_calendar_is_planned_on_refresh(
     assert tick(rt, now=london("2026-10-27")).boundaries == 2
 
 
-def test_refreshing_a_plan_keeps_the_steps_already_applied(rt: Runtime, cycle: str) -> None:
-    applied_at = london("2026-09-03")
-    tick(rt, now=applied_at)
-    view = plans.show_plan(rt, cycle=cycle, refresh=True)
-    first = view.steps[0]
-    assert (first.what, first.applied_at is not None) == ("open_self_review", True)
-    assert [s.what for s in view.steps if s.applied_at is None] == [
-        "self_review",
-        "open_peer_review",
-        "open_write_up",
-        "open_support",
-        "close",
-    ]
-    assert tick(rt, now=london("2026-09-04")).boundaries == 0
-
-
-def test_off_across_two_boundaries_one_tick_applies_both_in_order(
-    rt: Runtime, cycle: str, clock: FakeClock
+def test_off_across_two_boundaries_one_tick_applies_both_in_order_with_history(
+    rt: Runtime, cycle: str, clock: FakeClock, heads: dict[int, str]
 ) -> None:
     clock.set(london("2026-10-27", 7))  # the machine was off from 1 September
     report = tick(rt)
@@ -200,6 +199,22 @@ def test_off_across_two_boundaries_one_tick_applies_both_in_order(
     applied = {s.what: s.applied_at for s in plans.show_plan(rt, cycle=cycle).steps}
     assert applied["open_self_review"] == applied["open_peer_review"] == clock.now()
     assert applied["open_write_up"] is None
+    # The late SEFs are marked overdue, each with a history row of its own.
+    marks = [h for h in history.history(rt, cycle=cycle) if h.trigger == "mark_overdue"]
+    assert sorted(h.school_urn or 0 for h in marks) == sorted(heads)
+    assert {(h.machine, h.from_state, h.to_state, h.actor, h.reason, h.at) for h in marks} == {
+        (
+            "self_review",
+            "not_started",
+            "not_started",
+            "scheduler",
+            "self review was due 16 Oct 2026",
+            clock.now(),
+        )
+    }
+    status = cycles.cycle_status(rt, cycle=cycle)
+    assert len(status.overdue) == SCHOOLS
+    assert "Northbrook Primary School: self review was due 16 Oct 2026" in status.overdue
 
 
 def test_each_boundary_is_applied_on_its_london_day_and_not_before(rt: Runtime, cycle: str) -> None:
@@ -215,19 +230,7 @@ def test_each_boundary_is_applied_on_its_london_day_and_not_before(rt: Runtime, 
     assert tick(rt, now=london("2027-09-01")).cycles_seen == 0
 
 
-def test_tick_twice_changes_nothing_the_second_time(rt: Runtime, cycle: str) -> None:
-    first = tick(rt, now=london("2026-10-27"))
-    assert (first.boundaries, first.overdue, first.reminders) == (2, SCHOOLS, SCHOOLS)
-    before = _everything(rt)
-    second = tick(rt, now=london("2026-10-27", 18))
-    assert (second.boundaries, second.overdue, second.reminders, second.changes) == (0, 0, 0, [])
-    assert str(second) == (
-        "applied 0 boundaries, marked 0 items overdue, queued 0 reminders (1 open cycles)"
-    )
-    assert _everything(rt) == before
-
-
-def test_dry_run_says_what_it_would_do_and_changes_nothing(rt: Runtime, cycle: str) -> None:
+def test_dry_run_changes_nothing_and_a_second_tick_changes_nothing(rt: Runtime, cycle: str) -> None:
     before = _everything(rt)
     dry = tick(rt, now=london("2026-10-27"), dry_run=True)
     assert str(dry) == (
@@ -235,16 +238,21 @@ def test_dry_run_says_what_it_would_do_and_changes_nothing(rt: Runtime, cycle: s
     )
     assert _everything(rt) == before
     assert _state(rt) == "planned"
-    real = tick(rt, now=london("2026-10-27"))
-    assert real.changes == dry.changes
-    assert (real.boundaries, real.overdue, real.reminders) == (2, 8, 8)
+    first = tick(rt, now=london("2026-10-27"))
+    assert first.changes == dry.changes
+    assert (first.boundaries, first.overdue, first.reminders) == (2, SCHOOLS, SCHOOLS)
+    after = _everything(rt)
+    second = tick(rt, now=london("2026-10-27", 18))
+    assert (second.boundaries, second.overdue, second.reminders, second.changes) == (0, 0, 0, [])
+    assert str(second) == (
+        "applied 0 boundaries, marked 0 items overdue, queued 0 reminders (1 open cycles)"
+    )
+    assert _everything(rt) == after
 
 
 def test_a_boundary_whose_cycle_was_moved_by_hand_is_skipped_not_reapplied(
     rt: Runtime, cycle: str
 ) -> None:
-    from review_engine.services import transitions
-
     transitions.fire(rt, cycle=cycle, machine="cycle", trigger="open_self_review")
     transitions.fire(rt, cycle=cycle, machine="cycle", trigger="open_peer_review")
     report = tick(rt, now=london("2026-10-27"))
@@ -256,31 +264,6 @@ def test_a_boundary_whose_cycle_was_moved_by_hand_is_skipped_not_reapplied(
     assert _state(rt) == "peer_review"
     assert [m[3] for m in _cycle_moves(rt)] == [rt.actor, rt.actor]  # none by the scheduler
     assert tick(rt, now=london("2026-10-28")).changes == []
-
-
-def test_history_records_each_change_the_tick_makes(
-    rt: Runtime, cycle: str, heads: dict[int, str]
-) -> None:
-    at = london("2026-10-19", 6)
-    tick(rt, now=at)
-    rows = history.history(rt, cycle=cycle)
-    by_tick = [h for h in rows if h.actor == "scheduler"]
-    assert [(h.machine, h.school_urn, h.trigger) for h in by_tick[:1]] == [
-        ("cycle", None, "open_self_review")
-    ]
-    assert sorted((h.machine, h.school_urn, h.trigger) for h in by_tick[1:]) == [
-        ("self_review", urn, "mark_overdue") for urn in sorted(heads)
-    ]
-    assert {h.at for h in by_tick} == {at}
-    overdue = by_tick[1]
-    assert (overdue.from_state, overdue.to_state, overdue.reason) == (
-        "not_started",
-        "not_started",
-        "self review was due 16 Oct 2026",
-    )
-    status = cycles.cycle_status(rt, cycle=cycle)
-    assert len(status.overdue) == SCHOOLS
-    assert "Northbrook Primary School: self review was due 16 Oct 2026" in status.overdue
 
 
 # --- dates are London dates, whatever the machine's time zone ------------------------------
@@ -403,26 +386,178 @@ def test_reminders_before_the_due_date_then_weekly_when_overdue_until_done(
     status = cycles.cycle_status(rt, cycle=cycle)
     assert len(status.overdue) == SCHOOLS - 2  # the late school's mark is resolved
     assert not any("Northbrook Primary" in line for line in status.overdue)
-
-
-def test_a_reminder_says_what_is_owed_and_when(rt: Runtime, cycle: str) -> None:
-    tick(rt, now=london("2026-10-15"))
-    tick(rt, now=london("2026-10-19"))
     with rt.db.transaction() as session:
-        bodies = [
-            m.body
-            for m in session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.recipient == "head@northbrook.example")
-                .order_by(col(OutboxMessage.id))
-            )
-        ]
-    assert len(bodies) == 2
+        bodies = session.exec(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == heads[990103])
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    what = f"your self-evaluation (SEF) for {CYCLE}"
+    assert f"{what} is due on Friday 16 October 2026 (in 7 days)." in bodies[0]
+    assert f"{what} is due on Friday 16 October 2026 (in 1 day)." in bodies[1]
     assert (
-        "your self-evaluation (SEF) for Northbrook/2026-27 is due on Friday 16 October 2026 "
-        "(in 1 day)" in bodies[0]
+        f"{what} was due on Friday 16 October 2026 (1 day ago) and has not been completed yet"
+        in bodies[2]
     )
-    assert (
-        "your self-evaluation (SEF) for Northbrook/2026-27 was due on Friday 16 October 2026 "
-        "(3 days ago) and has not been completed yet" in bodies[1]
+    assert "(8 days ago)" in bodies[3]
+
+
+# --- set-based: the number of queries does not grow with the number of cycles ---------------
+
+
+@contextmanager
+def _statements(rt: Runtime) -> Iterator[list[str]]:
+    """Every SQL statement sent to the database inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(rt.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", record)
+
+
+def _start_cycles(rt: Runtime, urns: list[int], first: int, count: int) -> None:
+    """`count` more clusters of five sample schools, each with a cycle."""
+    for n in range(first, first + count):
+        name = f"Cluster {n:02d}"
+        clusters.create_cluster(rt, name=name, facilitator_email=FACILITATOR)
+        clusters.add_schools(rt, cluster=name, urns=[urns[(n + k) % len(urns)] for k in range(5)])
+        cycles.start_cycle(rt, cluster=name, year="2026-27")
+
+
+def test_a_tick_over_50_cycles_issues_as_many_queries_as_over_5(
+    rt: Runtime, cycle: str, heads: dict[int, str]
+) -> None:
+    urns = sorted(heads)
+    at = london("2026-10-19")  # one boundary, overdue SEFs and reminders in every cycle
+    _start_cycles(rt, urns, 1, 4)
+    with _statements(rt) as five:
+        report = tick(rt, now=at, dry_run=True)
+    assert (report.cycles_seen, report.boundaries, report.overdue) == (5, 5, SCHOOLS + 4 * 5)
+    _start_cycles(rt, urns, 5, 45)
+    with _statements(rt) as fifty_dry:
+        tick(rt, now=at, dry_run=True)
+    with _statements(rt) as fifty:
+        report = tick(rt, now=at)
+    assert (report.cycles_seen, report.boundaries, report.overdue) == (50, 50, SCHOOLS + 49 * 5)
+    assert report.reminders == report.overdue
+    assert len(five) == len(fifty_dry) == len(fifty), (five, fifty)
+    assert len(fifty) <= 25, fifty
+
+
+# --- two ticks at once; a tick killed half-way -----------------------------------------------
+
+_TICK_PROCESS = """
+import os, signal, sys, time
+from datetime import datetime
+from review_engine.config import Settings
+from review_engine.runtime import Runtime
+from review_engine.services import tick as t
+
+url, data_dir, now, mode = sys.argv[1:5]
+rt = Runtime.open(Settings(database_url=url, data_dir=data_dir), actor="scheduler")
+apply_boundaries = t._apply_boundaries
+
+def held(*args, **kwargs):
+    applied = apply_boundaries(*args, **kwargs)
+    time.sleep(1.0)  # hold the transaction open while the other process ticks
+    return applied
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # boundaries and overdue marks written, no commit
+
+if mode == "hold":
+    t._apply_boundaries = held
+else:
+    t._queue_reminders = killed
+print("ready", flush=True)
+sys.stdin.readline()
+report = t.tick(rt, now=datetime.fromisoformat(now))
+print(report.boundaries, report.cycles_seen, flush=True)
+"""
+
+
+def _tick_process(rt: Runtime, at: datetime, mode: str) -> subprocess.Popen[str]:
+    """`python -c` running one tick on the test's database, once told to go."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _TICK_PROCESS,
+            rt.settings.url,
+            str(rt.settings.data_dir),
+            at.isoformat(),
+            mode,
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+
+
+def _go(processes: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
+    """Start the ticks together once every process is ready; their output."""
+    for process in processes:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n", process.communicate()
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    return [process.communicate(timeout=60) for process in processes]
+
+
+def test_two_processes_ticking_at_once_apply_each_boundary_once(
+    rt: Runtime, cycle: str, heads: dict[int, str]
+) -> None:
+    _start_cycles(rt, sorted(heads), 1, 2)
+    at = london("2026-10-27")
+    processes = [_tick_process(rt, at, "hold") for _ in range(2)]
+    outputs = _go(processes)
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    reports = [tuple(map(int, out.split())) for out, _ in outputs]
+    assert sum(applied for applied, _ in reports) == 3 * 2, reports  # 3 cycles, 2 boundaries
+    if rt.db.dialect == "postgresql":
+        # They ran at once: each locked a disjoint share (SKIP LOCKED), none waited.
+        assert sum(seen for _, seen in reports) == 3, reports
+    else:
+        # BEGIN IMMEDIATE: the second waited for the first, then found nothing to do.
+        assert sorted(reports) == [(0, 3), (6, 3)], reports
+    for ref in _refs(rt):
+        assert [m[2] for m in _cycle_moves(rt, ref)] == ["open_self_review", "open_peer_review"]
+        assert _state(rt, ref) == "peer_review"
+    with rt.db.transaction() as session:
+        marks = session.exec(select(OverdueMark.cycle_id, OverdueMark.school_urn)).all()
+    assert len(marks) == len(set(marks)) == SCHOOLS + 2 * 5
+    assert _count(rt, OutboxMessage) == len(marks)
+    assert tick(rt, now=at).changes == []
+
+
+def test_a_tick_that_fails_or_is_killed_half_way_leaves_nothing_and_the_next_completes_it(
+    rt: Runtime, cycle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _everything(rt)
+    at = london("2026-10-27")
+
+    def power_cut(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patched:  # boundaries and marks written, then an error
+        patched.setattr(tick_module, "_queue_reminders", power_cut)
+        with pytest.raises(RuntimeError, match="power cut"):
+            tick(rt, now=at)
+    assert _everything(rt) == before
+    process = _tick_process(rt, at, "kill")  # the same point, in a process killed -9
+    _go([process])
+    assert process.returncode == -signal.SIGKILL
+    assert _everything(rt) == before
+    assert _state(rt) == "planned"
+    report = tick(rt, now=at)
+    assert (report.boundaries, report.overdue, report.reminders) == (2, SCHOOLS, SCHOOLS)
+    assert [m[2] for m in _cycle_moves(rt)] == ["open_self_review", "open_peer_review"]
