@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from review_engine import calendar as cal
+from review_engine import term_dates
 from review_engine.domain import HalfTerm
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.models import School
@@ -39,9 +40,9 @@ def import_calendar(rt: Runtime, *, name: str, path: Path) -> CalendarImport:
     """Load a calendar's years from a CSV (academic_year,kind,label,first_day,last_day) or
     an ICS file; a year already present is replaced whole."""
     if path.suffix.lower() == ".ics":
-        calendars = [cal.read_ics(path, name=name)]
+        calendars = [term_dates.read_ics(path, name=name)]
     else:
-        calendars = cal.read_csv(path, name=name)
+        calendars = term_dates.read_csv(path, name=name)
     with rt.db.transaction() as session:
         row = session.exec(select(Calendar).where(Calendar.name == name)).first()
         if row is None:

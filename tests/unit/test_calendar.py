@@ -20,16 +20,13 @@ from review_engine.calendar import (
     common_open_days,
     find_problems,
     is_bank_holiday,
-    parse_csv,
     parse_half_term,
-    parse_ics,
-    read_csv,
-    read_ics,
     resolve_boundary,
     validate,
 )
 from review_engine.domain import HalfTerm
 from review_engine.errors import FileFormatError, ImportRejected, InvalidInput
+from review_engine.term_dates import parse_csv, parse_ics, read_csv, read_ics
 
 SAMPLES = Path(review_engine.__file__).parent / "samples"
 SAMPLE_CSV = SAMPLES / "term-dates-2026-27.csv"
@@ -577,7 +574,7 @@ def test_next_school_day(manchester: TermCalendar) -> None:
 
 
 @given(
-    start=st.dates(min_value=date(2026, 8, 1), max_value=date(2027, 6, 30)),
+    start=st.dates(min_value=date(2026, 8, 1), max_value=date(2027, 6, 20)),
     n=st.integers(min_value=0, max_value=15),
 )
 def test_add_school_days_counts_school_days(start: date, n: int) -> None:
