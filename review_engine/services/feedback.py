@@ -144,8 +144,10 @@ def _views(ctx: CycleContext, rows: list[Feedback]) -> list[FeedbackView]:
 
 
 def missing(ctx: CycleContext, *, today: date) -> list[MissingFeedback]:
-    """Feedback owed for visits that happened: immediate now, reflections once due."""
+    """Feedback owed for visits that happened: immediate now, reflections once due; only on
+    visits whose host the actor may see (a line names the visitor, the host and the date)."""
     session = ctx.session
+    hosts = policy.visible_schools(session, ctx.actor, ctx.cycle)
     visited = session.exec(
         select(
             col(Review.id), Review.school_urn, col(VisitPlan.visited_on), col(VisitPlan.visit_date)
@@ -171,6 +173,8 @@ def missing(ctx: CycleContext, *, today: date) -> list[MissingFeedback]:
         visitors.setdefault(t.host_urn, []).append(t.visitor_urn)
     owed = []
     for review_id, host, visited_on, planned in visited:
+        if hosts is not None and host not in hosts:
+            continue
         day = visited_on or planned or today
         for urn in [host, *sorted(visitors.get(host, []))]:
             if (review_id, urn, "immediate") not in given:
