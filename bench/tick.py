@@ -1,0 +1,377 @@
+"""Benchmark `review tick`: 25,000 schools in 5,000 clusters of 5, every cycle due to advance.
+
+Builds the data set-based (Core inserts), then times one real `review_engine.services.tick.tick`
+and, on an identical copy, a plain SQL baseline making the same state changes and writing the
+same history rows (one transaction, executemany). Prints both, the ratio, and the number of SQL
+statements the tick issued. SQLite (a temporary file) always; PostgreSQL when
+REVIEW_BENCH_POSTGRES_URL (or REVIEW_TEST_POSTGRES_URL) is set and answers.
+
+Run: .venv/bin/python bench/tick.py [--clusters 5000] [--size 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy.exc import OperationalError
+
+from review_engine import cycle_plan, term_dates
+from review_engine.config import Settings, normalise_url
+from review_engine.models import (
+    Cluster,
+    Cycle,
+    Membership,
+    Review,
+    ReviewState,
+    School,
+    WorkflowSnapshot,
+)
+from review_engine.runtime import Runtime
+from review_engine.schedule_tables import Calendar, CalendarAssignment, CalendarPeriod, PlanStep
+from review_engine.services import admin
+from review_engine.services.tick import SYSTEM_ACTOR, tick
+from review_engine.testing import FakeClock
+from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
+
+SAMPLES = Path(__file__).resolve().parents[1] / "review_engine" / "samples"
+YEAR = "2026-27"
+AT = datetime(2026, 9, 3, 5, 0, tzinfo=UTC)  # 06:00 London: Autumn 1 starts, cycles open
+LA = "352"
+
+
+@dataclass(frozen=True)
+class Timing:
+    tick_s: float
+    baseline_s: float
+    statements: int
+    boundaries: int
+    history_rows: int
+
+
+def build(url: str, clusters: int, size: int) -> None:
+    """A migrated database with `clusters` clusters of `size` schools, each with a planned
+    cycle on the Sample LA calendar (plan steps stored, as `review cycle start` leaves them)."""
+    admin.init_database(Settings(database_url=url, data_dir=Path(tempfile.gettempdir())))
+    definition = WorkflowCatalog(None).get(DEFAULT_WORKFLOW)
+    calendar = next(
+        c
+        for c in term_dates.read_csv(SAMPLES / "term-dates-2026-27.csv", name="Sample LA")
+        if c.academic_year == YEAR
+    )
+    steps = cycle_plan.plan(definition, calendar)
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    machines = definition.school_machines
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        conn.execute(
+            insert(WorkflowSnapshot),
+            [
+                {
+                    "hash": definition.hash,
+                    "name": definition.name,
+                    "version": definition.version,
+                    "source": definition.source,
+                    "created_at": now,
+                }
+            ],
+        )
+        calendar_id = 1
+        conn.execute(insert(Calendar), [{"id": calendar_id, "name": "Sample LA"}])
+        conn.execute(
+            insert(CalendarPeriod),
+            [
+                {
+                    "calendar_id": calendar_id,
+                    "academic_year": YEAR,
+                    "kind": "half_term",
+                    "label": h.half_term.value,
+                    "first_day": h.first_day,
+                    "last_day": h.last_day,
+                }
+                for h in calendar.half_terms
+            ]
+            + [
+                {
+                    "calendar_id": calendar_id,
+                    "academic_year": YEAR,
+                    "kind": x.kind.value,
+                    "label": x.label,
+                    "first_day": x.first_day,
+                    "last_day": x.last_day,
+                }
+                for x in calendar.closures
+            ],
+        )
+        conn.execute(insert(CalendarAssignment), [{"calendar_id": calendar_id, "la_code": LA}])
+        urns = [100_000 + n for n in range(clusters * size)]
+        conn.execute(
+            insert(School),
+            [{"urn": u, "name": f"School {u}", "la_code": LA, "is_closed": False} for u in urns],
+        )
+        conn.execute(
+            insert(Cluster),
+            [
+                {
+                    "id": c + 1,
+                    "name": f"Cluster {c + 1:05d}",
+                    "framework": "eif2019",
+                    "trust_conflicts": False,
+                    "created_at": now,
+                }
+                for c in range(clusters)
+            ],
+        )
+        conn.execute(
+            insert(Membership),
+            [
+                {"cluster_id": n // size + 1, "school_urn": u, "joined": date(2026, 7, 1)}
+                for n, u in enumerate(urns)
+            ],
+        )
+        conn.execute(
+            insert(Cycle),
+            [
+                {
+                    "id": c + 1,
+                    "cluster_id": c + 1,
+                    "academic_year": YEAR,
+                    "workflow_name": definition.name,
+                    "workflow_version": definition.version,
+                    "workflow_hash": definition.hash,
+                    "state": definition.cycle_machine.initial,
+                    "version": 1,
+                    "started_at": now,
+                }
+                for c in range(clusters)
+            ],
+        )
+        conn.execute(
+            insert(Review),
+            [
+                {"id": n + 1, "cycle_id": n // size + 1, "school_urn": u, "version": 1}
+                for n, u in enumerate(urns)
+            ],
+        )
+        conn.execute(
+            insert(ReviewState),
+            [
+                {"review_id": n + 1, "machine": m.name, "state": m.initial}
+                for n in range(len(urns))
+                for m in machines
+            ],
+        )
+        conn.execute(
+            insert(PlanStep),
+            [
+                {
+                    "cycle_id": c + 1,
+                    "position": s.position,
+                    "kind": s.kind,
+                    "trigger": s.trigger,
+                    "from_state": s.from_state,
+                    "to_state": s.to_state,
+                    "due_on": s.due_on,
+                }
+                for c in range(clusters)
+                for s in steps
+            ],
+        )
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences on
+            for table in ("calendar", "cluster", "cycle", "review"):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    engine.dispose()
+
+
+def time_tick(url: str) -> tuple[float, int, int]:
+    """One real tick; (seconds, SQL statements, boundaries applied)."""
+    rt = Runtime.open(
+        Settings(database_url=url, data_dir=Path(tempfile.gettempdir())),
+        clock=FakeClock(AT),
+        actor=SYSTEM_ACTOR,
+    )
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    try:
+        event.listen(rt.db.engine, "before_cursor_execute", count)
+        start = time.perf_counter()
+        report = tick(rt, now=AT)
+        elapsed = time.perf_counter() - start
+    finally:
+        rt.db.engine.dispose()
+    return elapsed, len(statements), report.boundaries
+
+
+def time_baseline(url: str) -> tuple[float, int]:
+    """The same state changes and history rows in plain SQL; (seconds, history rows)."""
+    engine = create_engine(normalise_url(url))
+    raw = engine.raw_connection()
+    sqlite = engine.dialect.name == "sqlite"
+    p = "?" if sqlite else "%s"
+    # Parameters as the driver takes them (SQLite: text, in SQLAlchemy's format).
+    today: Any = AT.date().isoformat() if sqlite else AT.date()
+    at: Any = AT.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else AT
+    try:
+        start = time.perf_counter()
+        cur = raw.cursor()
+        if sqlite:
+            raw.isolation_level = None  # type: ignore[attr-defined]
+            cur.execute("BEGIN IMMEDIATE")
+        cur.execute(
+            "SELECT s.id, s.cycle_id, s.trigger, s.from_state, s.to_state, s.due_on, c.state "
+            "FROM planstep s JOIN cycle c ON c.id = s.cycle_id "
+            f"WHERE s.applied_at IS NULL AND s.kind = 'boundary' AND s.due_on <= {p} "
+            "AND c.state NOT IN ('closed', 'cancelled') ORDER BY s.cycle_id, s.position",
+            (today,),
+        )
+        moves: list[tuple[str, int, str]] = []
+        done: list[tuple[Any, int]] = []
+        history: list[tuple[Any, ...]] = []
+        state: dict[int, str] = {}
+        start_state: dict[int, str] = {}
+        for step_id, cycle_id, trigger, from_state, to_state, due_on, current in cur.fetchall():
+            now_state = state.setdefault(cycle_id, current)
+            start_state.setdefault(cycle_id, current)
+            if now_state == from_state:
+                due = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
+                history.append(
+                    (
+                        cycle_id,
+                        "cycle",
+                        from_state,
+                        to_state,
+                        trigger,
+                        SYSTEM_ACTOR,
+                        f"boundary due {due:%d %b %Y}",
+                        at,
+                    )
+                )
+                state[cycle_id] = to_state
+            done.append((at, step_id))
+        moves = [(state[c], c, start_state[c]) for c in state if state[c] != start_state[c]]
+        cur.executemany(
+            f"UPDATE cycle SET state = {p}, version = version + 1 WHERE id = {p} AND state = {p}",
+            moves,
+        )
+        cur.executemany(f"UPDATE planstep SET applied_at = {p} WHERE id = {p}", done)
+        cur.executemany(
+            "INSERT INTO transitionlog (cycle_id, machine, from_state, to_state, trigger, actor, "
+            f"reason, at) VALUES ({', '.join([p] * 8)})",
+            history,
+        )
+        if sqlite:
+            cur.execute("COMMIT")
+        else:
+            raw.commit()
+        elapsed = time.perf_counter() - start
+    finally:
+        raw.close()
+        engine.dispose()
+    return elapsed, len(history)
+
+
+def check(url: str, boundaries: int) -> int:
+    """History rows the tick wrote (and a sanity check that every cycle moved)."""
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as conn:
+        moved = conn.execute(text("SELECT id FROM cycle WHERE state = 'self_review'")).all()
+        logs = conn.execute(text("SELECT count(*) FROM transitionlog")).scalar_one()
+    engine.dispose()
+    assert len(moved) == boundaries, (len(moved), boundaries)
+    return int(logs)
+
+
+def run(name: str, url_for: Callable[[str], str], clusters: int, size: int) -> Timing:
+    tick_url, base_url = url_for("tick"), url_for("baseline")
+    started = time.perf_counter()
+    build(tick_url, clusters, size)
+    build(base_url, clusters, size)
+    print(f"{name}: built 2 x {clusters * size:,} schools in {time.perf_counter() - started:.1f} s")
+    tick_s, statements, boundaries = time_tick(tick_url)
+    history_rows = check(tick_url, boundaries)
+    baseline_s, baseline_rows = time_baseline(base_url)
+    assert check(base_url, boundaries) == baseline_rows == history_rows
+    return Timing(tick_s, baseline_s, statements, boundaries, history_rows)
+
+
+def report(name: str, t: Timing, target: float | None) -> None:
+    ratio = t.tick_s / t.baseline_s
+    verdict = "" if target is None else (" (target <= 3: met)" if ratio <= target else " (MISSED)")
+    print(
+        f"{name}: tick {t.tick_s:.3f} s, plain SQL baseline {t.baseline_s:.3f} s, "
+        f"ratio {ratio:.2f}{verdict}; {t.boundaries:,} boundaries, {t.history_rows:,} history "
+        f"rows, {t.statements} SQL statements in the tick"
+    )
+
+
+def postgres_base() -> str | None:
+    return os.environ.get("REVIEW_BENCH_POSTGRES_URL") or os.environ.get("REVIEW_TEST_POSTGRES_URL")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=5_000)
+    parser.add_argument("--size", type=int, default=5)
+    args = parser.parse_args()
+    print(
+        f"{args.clusters:,} clusters of {args.size}: {args.clusters * args.size:,} schools, "
+        f"{args.clusters:,} cycles due to open self-review on {AT:%d %b %Y}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        timing = run(
+            "SQLite",
+            lambda which: f"sqlite:///{Path(folder) / which}.sqlite",
+            args.clusters,
+            args.size,
+        )
+        report("SQLite", timing, 3.0)
+
+    base = postgres_base()
+    if base is None:
+        print("PostgreSQL: skipped (set REVIEW_BENCH_POSTGRES_URL)")
+        return
+    root = normalise_url(base)
+    sep = "&" if "?" in root else "?"
+    schemas = {which: f"bench_tick_{which}_{os.getpid()}" for which in ("tick", "baseline")}
+    try:
+        admin_engine = create_engine(root)
+        with admin_engine.begin() as conn:
+            for schema in schemas.values():
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as exc:
+        print(f"PostgreSQL: skipped, no server answers at {base}: {exc.orig}")
+        return
+    try:
+        timing = run(
+            "PostgreSQL",
+            lambda which: f"{root}{sep}options=-csearch_path%3D{schemas[which]}",
+            args.clusters,
+            args.size,
+        )
+        report("PostgreSQL", timing, None)
+    finally:
+        with admin_engine.begin() as conn:
+            for schema in schemas.values():
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin_engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
