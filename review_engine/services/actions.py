@@ -227,6 +227,7 @@ def impact_review(
     """Review the impact and close the plan; open actions need the facilitator's override."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(urn, _OWNERS, f"review the impact of the support plan of {urn}")
         state = ctx.states(urn)["support"]
         if state == "in_progress":
             ctx.fire("support", "review_impact", urn)

@@ -103,6 +103,7 @@ def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str |
     """The facilitator accepts the submitted SEF, or returns it with a reason."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(urn, {Relation.FACILITATOR}, f"decide on the self-evaluation of {urn}")
         ctx.fire("self_review", "accept" if accept else "return", urn, reason=reason)
         return _view(ctx, urn, None)
 

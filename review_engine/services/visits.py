@@ -183,6 +183,7 @@ def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> V
 def cancel(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST, f"cancel the visit to {host}")
         plan = _plan(ctx, host)
         plan.cancelled = True
         plan.sequence += 1

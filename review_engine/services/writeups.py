@@ -19,6 +19,9 @@ from review_engine.relations import Relation
 from review_engine.runtime import Runtime
 from review_engine.services.context import CycleContext, open_cycle, school_names
 
+# Who may act on a write-up at all (asked first, so outsiders learn nothing of its state).
+_HOST_SIDE = {Relation.SCHOOL, Relation.REVIEWER, Relation.FACILITATOR}
+
 
 @dataclass(frozen=True)
 class Item:
@@ -178,6 +181,7 @@ def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     agrees it after fact-checking (host_agreed)."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST_SIDE, f"agree the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
         state = ctx.states(host)["write_up"]
@@ -211,6 +215,7 @@ def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
     """A co-reviewer or the host sends the draft back to the lead reviewer, saying why."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(host, _HOST_SIDE, f"return the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
         role = "host" if Relation.SCHOOL in have else "reviewer"
@@ -244,6 +249,9 @@ def publish(
         raise InvalidInput("sharing with named schools needs --with URN (one or more)")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.require(
+            host, {Relation.SCHOOL, Relation.FACILITATOR}, f"publish the write-up for {host}"
+        )
         row = _writeup(ctx, host)
         members = set(policy.current_members(session, ctx.cluster.id or 0))
         strangers = [u for u in named if u not in members]
