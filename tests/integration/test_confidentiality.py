@@ -340,3 +340,38 @@ def test_a_writeup_not_yet_drafted_is_refused_alike_to_outsiders(
             f"{person(role, host)} may not see the write-up for school {host}: "
             "the host has not shared it with your school"
         )
+
+
+# Each write below would fail for a reason that tells the state of the host's review (not
+# drafted, already visited, already published, not started...); an outsider must only be told
+# that they may not. Nothing is written: every attempt is refused.
+WRITES: list[tuple[str, int, Callable[[Runtime, int], object]]] = [
+    ("sef-accept-not-started", URNS[5],
+     lambda rt, h: sef.decide_sef(rt, cycle=CYCLE, urn=h, accept=True, reason=None)),
+    ("visit-complete-visited", s0, lambda rt, h: visits.complete(rt, cycle=CYCLE, host=h)),
+    ("visit-cancel-visited", s0,
+     lambda rt, h: visits.cancel(rt, cycle=CYCLE, host=h, reason="ill")),
+    ("writeup-agree-drafted", s0, lambda rt, h: writeups.agree(rt, cycle=CYCLE, host=h)),
+    ("writeup-agree-none", URNS[5], lambda rt, h: writeups.agree(rt, cycle=CYCLE, host=h)),
+    ("writeup-return-published", s1,
+     lambda rt, h: writeups.return_(rt, cycle=CYCLE, host=h, reason="no")),
+    ("writeup-publish-drafted", s0,
+     lambda rt, h: writeups.publish(rt, cycle=CYCLE, host=h, sharing=SharingLevel.CLUSTER)),
+    ("impact-review-no-plan", s0, lambda rt, h: actions.impact_review(rt, cycle=CYCLE, urn=h)),
+    ("feedback-not-visited", URNS[5],
+     lambda rt, h: feedback.give(rt, cycle=CYCLE, host=h, kind="immediate", usefulness=3)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("host", "write"), [w[1:] for w in WRITES], ids=[w[0] for w in WRITES])
+def test_an_outsider_is_refused_without_learning_the_state(
+    world: World, module_rt: Runtime, host: int, write: Callable[[Runtime, int], object]
+) -> None:
+    outsider = person("other", host)
+    before = history.history(module_rt, cycle=CYCLE, school_urn=host)
+    with pytest.raises(NotPermitted) as refused:
+        write(module_rt.acting_as(outsider), host)
+    assert str(refused.value).startswith(f"{outsider} may not ")
+    for word in ("drafted", "visited", "published", "not_started", "awaiting_plan", "state"):
+        assert word not in str(refused.value)
+    assert history.history(module_rt, cycle=CYCLE, school_urn=host) == before
