@@ -16,12 +16,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from review_engine.config import normalise_url
-from review_engine.errors import ReviewEngineError
+from review_engine.errors import ReviewEngineError, SchedulerBusy
 from review_engine.scheduler import (
     FileLeaderLock,
     HeartbeatInfo,
     PostgresAdvisoryLock,
-    SchedulerBusy,
     _Ticker,
     leader_lock_for,
     next_run_times,
