@@ -12,7 +12,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -206,13 +205,6 @@ def publish_writeup(
     return writeups.publish(
         rt.acting_as(HEADS[host]), cycle=cycle, host=host, sharing=sharing, named=named
     )
-
-
-def add_row(rt: Runtime, row: Any) -> None:
-    """Write one phase-table row directly, to meet a guard without the service that would
-    also fire the trigger (so the raw trigger can be shown allowed)."""
-    with rt.db.transaction() as session:
-        session.add(row)
 
 
 def review_id(rt: Runtime, cycle: str, urn: int) -> int:

@@ -21,6 +21,7 @@ from review_engine.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
+from review_engine.models import Cycle
 from review_engine.phase_tables import (
     SelfEvaluation,
     TriadPlace,
@@ -54,6 +55,7 @@ from tests.integration.phase_helpers import (
     plan_visit,
     propose_triads,
     publish_writeup,
+    review_id,
     sample_draft,
     sample_sef,
     set_rotation_triads,
@@ -632,13 +634,9 @@ def _add(rt: Runtime, *rows: Any) -> None:
 def test_every_guard_refuses_with_its_reason_then_allows(
     rt: Runtime, clock: FakeClock, cycle: str
 ) -> None:
-    from tests.integration.phase_helpers import review_id
-
     head = _as(rt, HOST)
     review = review_id(rt, cycle, HOST)
     with rt.db.transaction() as session:
-        from review_engine.models import Cycle
-
         cycle_id = session.exec(select(Cycle.id)).one()
     assert cycle_id is not None
 
