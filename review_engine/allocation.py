@@ -3,14 +3,16 @@
 Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
 host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
 for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
-over all arcs and a CP-SAT polish. Costs are integers (thousandths of a point), so answers are
-exact, and a tiny per-arc tie-break makes the optimum unique, so answers are deterministic.
+over all arcs, flow rounding and visitor swaps (allocation_large). Costs are integers
+(thousandths of a point), so answers are exact, and a tiny per-arc tie-break makes the optimum
+unique, so answers are deterministic.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -532,63 +534,6 @@ def _cpsat(
     return chosen, solver.best_objective_bound, status == cp_model.OPTIMAL
 
 
-def _descend(
-    prep: _Prep, arcs: _Arcs, lin: np.ndarray, x: np.ndarray, deadline: float
-) -> tuple[np.ndarray, int]:
-    """Majorize-minimize on the reciprocal term: charge each pair's cost on one arc so the flow
-    cost equals the true cost of the current answer, re-solve, repeat; the cost never rises."""
-    a, b, _ = _reverse(prep, arcs)
-    recip = prep.recip
-    pen = np.zeros(len(lin), dtype=np.int64)
-    parity = (arcs.h[a] + arcs.v[a]) % 2 == 0
-    cost = int(lin[x].sum()) + recip * int((x[a] & x[b]).sum())
-    for _ in range(100):
-        both, only_a, only_b = x[a] & x[b], x[a] & ~x[b], x[b] & ~x[a]
-        fresh = both & (pen[a] == 0) & (pen[b] == 0)
-        pen[np.where(parity, a, b)[fresh]] = recip
-        pen[a[only_a]], pen[b[only_a]] = 0, recip
-        pen[b[only_b]], pen[a[only_b]] = 0, recip
-        f = _flow(prep, arcs, lin + pen)
-        if f is None or (f.chosen == x).all() or time.perf_counter() > deadline:
-            break
-        new = int(lin[f.chosen].sum()) + recip * int((f.chosen[a] & f.chosen[b]).sum())
-        if new > cost:
-            break
-        x, cost = f.chosen, new
-    return x, cost
-
-
-def _lagrange(prep: _Prep, arcs: _Arcs, lin: np.ndarray, upper: int, deadline: float) -> int:
-    """Lagrangian bound over all arcs: price each reciprocal pair by lambda in [0, cost] on both
-    arcs (subgradient steps); every flow over the catch-all relaxation is a valid lower bound."""
-    a, b, _ = _reverse(prep, arcs)
-    lam = np.zeros(len(a), dtype=float)
-    bound, theta, stale = -(2**62), 1.0, 0
-    for _ in range(80):
-        if time.perf_counter() > deadline:
-            break
-        lam_int = np.rint(lam).astype(np.int64)
-        extra = np.zeros(len(lin), dtype=np.int64)
-        extra[a] += lam_int
-        extra[b] += lam_int
-        f = _flow(prep, arcs, lin + extra, relax=True)
-        if f is None:
-            break
-        value = f.cost - int(lam_int.sum())
-        if value > bound:
-            bound, stale = value, 0
-        else:
-            stale += 1
-            if stale >= 3:
-                theta, stale = theta / 2, 0
-        g = f.chosen[a].astype(float) + f.chosen[b] - 1
-        norm = float((g * g).sum())
-        if upper <= bound or norm == 0 or theta < 1e-3:
-            break
-        lam = np.clip(lam + theta * (upper - value) / norm * g, 0, prep.recip)
-    return bound
-
-
 def solve(problem: AllocationProblem, *, time_limit_s: float = 10.0) -> AllocationResult:
     """Allocate visitors to every host at least cost; raises AllocationInfeasible if none exists.
 
@@ -631,11 +576,11 @@ def solve(problem: AllocationProblem, *, time_limit_s: float = 10.0) -> Allocati
             workers = 1 if len(prep.hosts) <= _TINY_HOSTS else 8
             method += f" bound + CP-SAT ({workers} workers{', proved optimal' if proved else ''})"
         else:
-            chosen, cost = _descend(prep, arcs, lin, chosen, deadline)
-            bound = max(bound, _lagrange(prep, arcs, lin, cost, deadline - 0.2))
+            chosen, lagrangian = solve_large(prep, arcs, lin, chosen, deadline)
+            bound = max(bound, lagrangian)
             method = (
-                f"nearest-{NEAREST} candidates; min-cost flow, reciprocal pairs repaired by "
-                "majorize-minimize flows; Lagrangian bound over all arcs"
+                f"nearest-{NEAREST} candidates; Lagrangian bound over all arcs; flows rounded "
+                "from its average, improved by majorize-minimize flows and visitor swaps"
             )
     free = zip(arcs.h[chosen].tolist(), arcs.v[chosen].tolist(), strict=True)
     pairs = sorted([*prep.must, *free])
@@ -668,11 +613,12 @@ def _leads(prep: _Prep, visitors: Mapping[int, Sequence[int]]) -> dict[int, tupl
     if not hosts:
         return {}
     slot = {v: i for i, v in enumerate(people)}
+    visits = Counter(v for h in hosts for v in visitors[h])
     tie = len(people) * (len(hosts) + 1)  # URN tie-breaks never outweigh one step of fairness
     smcf = min_cost_flow.SimpleMinCostFlow()
     src, sink = len(people) + len(hosts), len(people) + len(hosts) + 1
     for v in people:  # the j-th lead this cycle costs (p+j+1)^2 - (p+j)^2: convex, so in order
-        for j in range(sum(v in visitors[h] for h in hosts)):
+        for j in range(visits[v]):
             smcf.add_arc_with_capacity_and_unit_cost(
                 src, slot[v], 1, (2 * (past.get(v, 0) + j) + 1) * tie
             )
@@ -717,14 +663,15 @@ def _assignments(prep: _Prep, pairs: Sequence[Pair]) -> tuple[Assignment, ...]:
     for h, vs in sorted(by_host.items(), key=lambda item: urn[item[0]]):
         vs.sort(key=lambda v: urn[v])
         km, ranked = _nearness(prep, h)
-        rank = {int(v): r for r, v in enumerate(ranked.tolist(), start=1)}
+        rank = np.zeros(prep.n, dtype=np.int64)  # 0: not allowed to visit h
+        rank[ranked] = np.arange(1, len(ranked) + 1)
         why = []
         for v in vs:
             reasons = []
             if (h, v) in pinned:
                 reasons.append("pinned by the facilitator")
-            if v in rank:
-                r = rank[v]
+            if rank[v]:
+                r = int(rank[v])
                 reasons.append(
                     "nearest available" if r == 1 else f"{_ordinal(r)} nearest available"
                 )
@@ -965,6 +912,7 @@ def solve_many(
 
 # explain() and greedy_baseline() live in allocation_report (which imports this module); they
 # are re-exported here so callers need one import. The import must come after the definitions.
+from review_engine.allocation_large import solve_large  # noqa: E402
 from review_engine.allocation_report import explain, greedy_baseline  # noqa: E402
 
 __all__ = [
