@@ -34,6 +34,7 @@ from review_engine.services import (
     calendars,
     clusters,
     cycles,
+    due_work,
     history,
     outbox,
     people,
@@ -41,8 +42,8 @@ from review_engine.services import (
     sef,
     transitions,
 )
-from review_engine.services import tick as tick_module
-from review_engine.services.tick import OVERDUE_REMINDERS, reminder_kind, tick
+from review_engine.services.due_work import OVERDUE_REMINDERS, reminder_kind
+from review_engine.services.tick import tick
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR, SAMPLES
 
@@ -456,7 +457,7 @@ import os, signal, sys, time
 from datetime import datetime
 from review_engine.config import Settings
 from review_engine.runtime import Runtime
-from review_engine.services import tick as t
+from review_engine.services import due_work, tick as t
 
 url, data_dir, now, mode = sys.argv[1:5]
 rt = Runtime.open(Settings(database_url=url, data_dir=data_dir), actor="scheduler")
@@ -473,7 +474,7 @@ def killed(*args, **kwargs):
 if mode == "hold":
     t._apply_boundaries = held
 else:
-    t._queue_reminders = killed
+    due_work.queue_reminders = killed
 print("ready", flush=True)
 sys.stdin.readline()
 report = t.tick(rt, now=datetime.fromisoformat(now))
@@ -549,7 +550,7 @@ def test_a_tick_that_fails_or_is_killed_half_way_leaves_nothing_and_the_next_com
         raise RuntimeError("power cut")
 
     with monkeypatch.context() as patched:  # boundaries and marks written, then an error
-        patched.setattr(tick_module, "_queue_reminders", power_cut)
+        patched.setattr(due_work, "queue_reminders", power_cut)
         with pytest.raises(RuntimeError, match="power cut"):
             tick(rt, now=at)
     assert _everything(rt) == before
