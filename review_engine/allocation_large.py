@@ -19,7 +19,7 @@ from review_engine.allocation import _Arcs, _flow, _member, _Prep, _reverse
 _LAGRANGE_STEPS = 64  # subgradient steps; the bound is within ~0.05% of the LP's by then
 _AVERAGE_FROM = 15  # flows averaged (the LP estimate) from this step on
 _ROUNDING = 20_000  # extra cost (thousandths) of an arc the averaged flows never used
-_ROUNDS = 3
+_ROUNDS = 3  # swap / majorize-minimize alternations
 _TABLE_CELLS = 1 << 22  # 32 MB
 _OVERSHOOT = 100  # subgradient step target: the best answer plus 1/_OVERSHOOT of it
 
