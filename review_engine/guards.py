@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from review_engine.domain import Rag
-from review_engine.models import Cycle, Review
+from review_engine.models import Cycle, Review, TransitionLog
 from review_engine.phase_tables import (
     SelfEvaluation,
     SupportAction,
@@ -68,11 +68,21 @@ def _one(ctx: GuardContext, table: type[Any]) -> Any:
 @guard("sef_complete")
 def _sef_complete(ctx: GuardContext) -> str | None:
     assert ctx.review is not None
-    found = ctx.session.exec(
+    versions = ctx.session.exec(
         select(func.count()).where(SelfEvaluation.review_id == ctx.review.id)
     ).one()
-    if not found:
+    if not versions:
         return "no self-evaluation has been submitted (use `review sef submit`)"
+    returns = ctx.session.exec(
+        select(func.count()).where(
+            TransitionLog.cycle_id == ctx.cycle.id,
+            TransitionLog.school_urn == ctx.review.school_urn,
+            TransitionLog.machine == "self_review",
+            TransitionLog.trigger == "return",
+        )
+    ).one()
+    if versions <= returns:
+        return "the returned self-evaluation needs a new version (use `review sef submit`)"
     return None
 
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from review_engine import policy
 from review_engine.domain import HalfTerm, Rag
-from review_engine.errors import InvalidInput, NotFound
+from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.models import Review, School
 from review_engine.phase_tables import ActionUpdate, SupportAction, WriteUp
 from review_engine.relations import Relation
@@ -66,6 +66,10 @@ def add_action(
         ctx = open_cycle(session, rt, cycle)
         ctx.require(urn, _OWNERS, f"add support actions for school {urn}")
         review = ctx.review(urn)
+        if ctx.states(urn)["write_up"] != "published":
+            raise InvalidInput(
+                f"school {urn}'s write-up is not published yet; actions come from its EBIs"
+            )
         writeup = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
         ebis = [i["text"] for i in (writeup.items if writeup else []) if i["kind"] == "ebi"]
         if not 1 <= ebi <= len(ebis):
@@ -228,6 +232,12 @@ def impact_review(
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.require(urn, _OWNERS, f"review the impact of the support plan of {urn}")
+        if override and Relation.FACILITATOR not in ctx.relations(urn):
+            raise NotPermitted(
+                ctx.actor.name,
+                f"close the support plan of {urn} with open actions",
+                "only the facilitator may override",
+            )
         state = ctx.states(urn)["support"]
         if state == "in_progress":
             ctx.fire("support", "review_impact", urn)

@@ -45,6 +45,11 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
             query = query.where(
                 col(TransitionLog.school_urn).is_(None) | col(TransitionLog.school_urn).in_(visible)
             )
+            # Support follow-up is the school's own business (and its facilitator's).
+            query = query.where(
+                (col(TransitionLog.machine) != "support")
+                | (col(TransitionLog.school_urn) == actor.school_urn)
+            )
         return [
             HistoryEntry(
                 at=as_utc(log.at),

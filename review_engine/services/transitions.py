@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from review_engine import policy
 from review_engine.domain import Scope
 from review_engine.engine import CompiledWorkflow, Fired
-from review_engine.errors import Conflict, InvalidInput
+from review_engine.errors import Conflict, InvalidInput, NotPermitted
 from review_engine.guards import GuardContext
 from review_engine.models import (
     Cluster,
@@ -142,9 +142,13 @@ def _check_actor(
 ) -> None:
     """Refuse a trigger the acting person may not fire (the workflow's `actors`)."""
     transition = mdef.by_state.get(state, {}).get(trigger)
-    if transition is None:
-        return  # the engine explains what is allowed in this state
     have = policy.relations(session, actor, cycle, school_urn)
+    if transition is None:
+        if not have:  # an outsider learns nothing about the state
+            raise NotPermitted(
+                actor.name, f"{trigger} {mdef.name} of {subject}", "you have no part in it"
+            )
+        return  # the engine explains what is allowed in this state
     policy.require(
         have, transition.actors, actor=actor, action=f"{trigger} {mdef.name} of {subject}"
     )

@@ -218,6 +218,12 @@ def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
         ctx.require(host, _HOST_SIDE, f"return the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
+        if Relation.LEAD_REVIEWER in have and not have & {Relation.SCHOOL, Relation.FACILITATOR}:
+            raise NotPermitted(
+                ctx.actor.name,
+                f"return the write-up for school {host}",
+                "the lead reviewer redrafts it instead (review writeup draft)",
+            )
         role = "host" if Relation.SCHOOL in have else "reviewer"
         ctx.fire("write_up", "return", host, reason=reason)
         _decide(ctx, row, role, "returned", reason)

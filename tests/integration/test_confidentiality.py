@@ -24,9 +24,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
 from review_engine.domain import SharingLevel
 from review_engine.errors import NotFound, NotPermitted
+from review_engine.models import Cycle, Review
+from review_engine.phase_tables import SupportAction
 from review_engine.runtime import Runtime
 from review_engine.services import (
     actions,
@@ -87,17 +90,29 @@ def world(module_rt: Runtime, module_clock: FakeClock) -> World:
     publish_writeup(rt, cycle, s1, by_host[s1], SharingLevel.REVIEWERS)
     publish_writeup(rt, cycle, s2, by_host[s2], SharingLevel.CLUSTER)
     publish_writeup(rt, cycle, s3, by_host[s3], SharingLevel.NAMED, named=[URNS[(3 + 5) % 8]])
-    actions.add_action(
-        rt.acting_as(HEADS[s0]),
-        cycle=cycle,
-        urn=s0,
-        ebi=1,
-        title="Keep-up sessions",
-        owner="English lead",
-        success_criteria="Seen in every class",
-        due=date(2026, 12, 10),
-        supporting_urn=SUPPORTER,
-    )
+    # Actions normally follow a published write-up; here s0's stays a draft so that its
+    # action and its unpublished write-up can both be checked, so the row is written directly.
+    with rt.db.transaction() as session:
+        review = session.exec(
+            select(Review)
+            .join(Cycle, col(Cycle.id) == Review.cycle_id)
+            .where(Review.school_urn == s0)
+        ).one()
+        assert review.id is not None
+        session.add(
+            SupportAction(
+                review_id=review.id,
+                number=1,
+                ebi="Catching up pupils who fall behind",
+                title="Keep-up sessions",
+                owner="English lead",
+                supporting_urn=SUPPORTER,
+                success_criteria="Seen in every class",
+                due_date=date(2026, 12, 10),
+                rag="amber",
+                created_at=module_clock.now(),
+            )
+        )
     lead, visitor = by_host[s0][0], by_host[s0][1]
     feedback.give(rt.acting_as(HEADS[s0]), cycle=cycle, host=s0, kind="immediate", usefulness=4)
     feedback.give(rt.acting_as(HEADS[lead]), cycle=cycle, host=s0, kind="immediate", usefulness=5)

@@ -509,7 +509,7 @@ def test_support_actions_from_an_ebi_to_the_impact_review(
         "support actions are still open (#1, #2); complete them, or the facilitator may "
         "override with --override and a reason"
     )
-    with pytest.raises(NotPermitted, match="only facilitator may"):
+    with pytest.raises(NotPermitted, match="only the facilitator may override"):
         actions.impact_review(head, cycle=cycle, urn=HOST, override=True, reason="carry on")
     with pytest.raises(GuardRejected, match=r"an override needs a reason \(--reason\)"):
         actions.impact_review(rt, cycle=cycle, urn=HOST, override=True)
