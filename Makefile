@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy review_engine cli
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck unit
 

@@ -76,6 +76,9 @@ def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) ->
         "review_engine/workflows/triad-peer-review.yaml",
         "review_engine/migrations/script.py.mako",
         "review_engine/samples/gias-sample.csv",
+        "review_engine/templates/documents/writeup_report.html.j2",
+        "review_engine/templates/email/reminder.txt.j2",
+        "review_engine/workflows/frameworks/eif2019.yaml",
     ):
         assert needed in names
     # Installed elsewhere and run from another directory, it finds its data files.
@@ -113,3 +116,21 @@ def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) ->
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith(str(target))
     assert "triad-peer-review" in shown.stdout
+    # The whole demo from the installed copy: migrations, samples, frameworks, templates.
+    demo = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from review_engine.cli.main import main; "
+            "sys.argv = ['review', 'demo', '--out', 'out', '--formats', 'html']; main()",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "phase: closed" in demo.stdout
+    assert list((tmp_path / "out" / "html").glob("sef-summary-*.html"))
