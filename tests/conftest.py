@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,20 +43,34 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per test session, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "review.sqlite"
+    admin.init_database(Settings(database_url=f"sqlite:///{path}", data_dir=path.parent))
+    return path
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a SQLite database with the backup API (never by copying a WAL-mode file)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, migrated database: a SQLite file, or a schema on the PostgreSQL server."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'review.sqlite'}"
-    else:
-        pg = _postgres_url()
-        if pg is None:
-            pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run)")
-        try:
-            _reset_postgres(pg)
-        except OperationalError as exc:
-            pytest.skip(f"no PostgreSQL server answers at {os.environ[POSTGRES_ENV]}: {exc.orig}")
-        url = pg
+        target = tmp_path / "review.sqlite"
+        copy_sqlite(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url = _postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run)")
+    try:
+        _reset_postgres(url)
+    except OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at {os.environ[POSTGRES_ENV]}: {exc.orig}")
     admin.init_database(Settings(database_url=url, data_dir=tmp_path))
     return url
 
