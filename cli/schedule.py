@@ -138,3 +138,10 @@ def outbox_send(ctx: typer.Context) -> None:
     """Send queued reminders by SMTP (REVIEW_SMTP_HOST, _PORT, _STARTTLS, _USER)."""
     report = outbox.send_outbox(runtime(ctx))
     say(f"sent {report.sent}, failed {report.failed}, dropped {report.dropped} (work done)")
+
+
+@outbox_app.command("retry")
+def outbox_retry(ctx: typer.Context) -> None:
+    """Queue failed messages again (each keeps its message id, so none is sent twice)."""
+    count = outbox.mark_unsent(runtime(ctx))
+    say(f"{count} failed messages queued again; send them with `review outbox send`")

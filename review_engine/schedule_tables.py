@@ -89,6 +89,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     attempts: int = 0
     last_error: str | None = None
+    attachment_name: str | None = None
+    attachment: str | None = None
 
 
 class SchedulerBeat(SQLModel, table=True):

@@ -21,6 +21,7 @@ from review_engine.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.services.batch import chunks, in_, insert_ignore, table_of
 from review_engine.services.calendars import calendars_for
 from review_engine.services.transitions import compiled_for
+from review_engine.services.visit_reminders import VISIT_ITEM, invites_for, owed_visits
 
 SYSTEM_ACTOR = "scheduler"
 OVERDUE_REMINDERS = 4  # on the day after the due date, then weekly, at most this many
@@ -96,6 +97,10 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
                 )
     owed += _owed_writeups(session, cycles, states, visits)
     owed += _owed_actions(session, cycles, actions, states)
+    owed += [
+        Owed(cycle_id, host, f"{VISIT_ITEM}{urn}", "peer_visit", "scheduled", day, urn)
+        for cycle_id, host, urn, day in owed_visits(session, cycles, today, horizon)
+    ]
     return owed
 
 
@@ -178,7 +183,7 @@ def mark_overdue(
     at: datetime,
     changes: list[str],
 ) -> int:
-    late = [o for o in owed if o.due < today]
+    late = [o for o in owed if o.due < today and o.machine != "peer_visit"]
     if not late:
         return 0
     marked: set[tuple[int, int, str]] = set()
@@ -243,12 +248,28 @@ def reminder_kind(due: date, today: date) -> str | None:
 
 
 def queue_reminders(
-    session: Session, owed: list[Owed], labels: dict[int, str], today: date, at: datetime
+    session: Session,
+    owed: list[Owed],
+    cycles: dict[int, OpenCycle],
+    labels: dict[int, str],
+    today: date,
+    at: datetime,
 ) -> int:
-    wanted = [(o, k) for o in owed if (k := reminder_kind(o.due, today)) is not None]
+    wanted = [
+        (o, k)
+        for o in owed
+        if (k := reminder_kind(o.due, today)) is not None
+        and not (o.machine == "peer_visit" and k.startswith("overdue"))
+    ]
     if not wanted:
         return 0
-    keys = {f"{o.cycle_id}:{o.urn}:{o.item}:{k}": (o, k) for o, k in wanted}
+    # A visit's reminders follow its date: a rescheduled visit is reminded again.
+    keys = {
+        f"{o.cycle_id}:{o.urn}:{o.item}:"
+        + (f"{o.due}:" if o.machine == "peer_visit" else "")
+        + k: (o, k)
+        for o, k in wanted
+    }
     sent: set[str] = set()
     for chunk in chunks(list(keys)):
         sent |= set(
@@ -262,6 +283,13 @@ def queue_reminders(
     if not todo:
         return 0
     recipients = _recipients(session, {o.notify_urn for o, _ in todo.values()})
+    cycles_seen = {o.cycle_id for o, _ in todo.values()}
+    attached = invites_for(
+        session,
+        {(o.cycle_id, o.urn) for o, _ in todo.values() if o.machine == "peer_visit"},
+        {c: cycles[c] for c in cycles_seen},
+        at,
+    )
     template = environment().get_template("email/reminder.txt.j2")
     rows = []
     for key, (o, kind) in todo.items():
@@ -281,6 +309,8 @@ def queue_reminders(
                 "item": o.item,
                 "created_at": at,
                 "attempts": 0,
+                "attachment_name": attached.get((o.cycle_id, o.urn), (None, None))[0],
+                "attachment": attached.get((o.cycle_id, o.urn), (None, None))[1],
             }
         )
     insert_ignore(session, OutboxMessage, rows)
@@ -292,6 +322,8 @@ def _message(template: Any, label: str, o: Owed, kind: str, today: date) -> tupl
         "self_review": "your self-evaluation (SEF)",
         "write_up": f"the WWW/EBI write-up for school {o.urn}",
     }.get(o.item, f"support action {o.item.removeprefix('action')}")
+    if o.machine == "peer_visit":
+        what = f"the peer review visit to school {o.urn}"
     overdue = kind.startswith("overdue")
     subject = (
         f"Overdue: {what} ({label})"

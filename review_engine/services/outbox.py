@@ -9,11 +9,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from review_engine.clock import as_utc
-from review_engine.mailer import OutgoingMessage, SmtpSettings, send
+from review_engine.mailer import Attachment, OutgoingMessage, SmtpSettings, send
 from review_engine.models import Cycle, Review, ReviewState
+from review_engine.phase_tables import VisitPlan
 from review_engine.runtime import Runtime
 from review_engine.schedule_tables import OutboxMessage
 from review_engine.services.transitions import compiled_for
+from review_engine.services.visit_reminders import VISIT_ITEM
 
 MAX_ATTEMPTS = 5
 
@@ -83,7 +85,11 @@ def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
             )
         )
         done = _done_items(session, pending)
-        dropped = [m for m in pending if (m.cycle_id, m.school_urn, m.item) in done]
+        dropped = [
+            m
+            for m in pending
+            if {(m.cycle_id, m.school_urn, m.item), (m.cycle_id, m.school_urn, m.dedupe_key)} & done
+        ]
         for m in dropped:
             m.last_error = "dropped: the work was done before it was sent"
             session.add(m)
@@ -96,6 +102,7 @@ def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
                         to=(m.recipient,),
                         subject=m.subject,
                         body_text=m.body,
+                        attachments=_attachments(m),
                     )
                     for m in todo
                 ],
@@ -121,6 +128,12 @@ def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
         return SendReport(sent=sent, failed=failed, dropped=len(dropped))
 
 
+def _attachments(m: OutboxMessage) -> tuple[Attachment, ...]:
+    if not (m.attachment_name and m.attachment):
+        return ()
+    return (Attachment(m.attachment_name, "text/calendar; method=REQUEST", m.attachment.encode()),)
+
+
 def _done_items(
     session: Session, pending: list[OutboxMessage]
 ) -> set[tuple[int | None, int | None, str]]:
@@ -141,9 +154,27 @@ def _done_items(
         deadlines = compiled_for(session, cycle).definition.deadlines
         for machine, spec in deadlines.items():
             finished.setdefault(cycle_id, set()).update(f"{machine}={s}" for s in spec["done"])
+    visits_over = set()
     for cycle_id, urn, machine, state in rows:
         if f"{machine}={state}" in finished.get(cycle_id, set()):
             done.add((cycle_id, urn, machine))
+        if machine == "peer_visit" and state != "scheduled":
+            visits_over.add((cycle_id, urn))
+    dates: dict[tuple[int | None, int | None], str] = {
+        (c, u): str(d)
+        for c, u, d in session.exec(
+            select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
+            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+            .where(col(Review.cycle_id).in_(cycles))
+        )
+    }
+    for m in pending:
+        if not m.item.startswith(VISIT_ITEM):
+            continue
+        planned_for = m.dedupe_key.split(":")[3]  # cycle:host:item:date:kind
+        where = (m.cycle_id, m.school_urn)
+        if where in visits_over or dates.get(where) != planned_for:  # held, or moved
+            done.add((m.cycle_id, m.school_urn, m.dedupe_key))
     from review_engine.domain import Rag
     from review_engine.phase_tables import SupportAction
 

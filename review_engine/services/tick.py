@@ -60,7 +60,7 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
         boundaries = _apply_boundaries(session, cycles, labels, today, at, changes)
         owed = due_work.owed_work(session, cycles, today)
         overdue = due_work.mark_overdue(session, owed, labels, today, at, changes)
-        reminders = due_work.queue_reminders(session, owed, labels, today, at)
+        reminders = due_work.queue_reminders(session, owed, cycles, labels, today, at)
         report = TickReport(at, dry_run, len(cycles), boundaries, overdue, reminders, changes)
         if dry_run:
             session.rollback()

@@ -29,7 +29,7 @@ from review_engine.scheduler import (
 from review_engine.testing import FakeClock
 
 POSTGRES_ENV = "REVIEW_TEST_POSTGRES_URL"
-WAIT = 10.0 # the longest any test waits for the scheduler thread to do something
+WAIT = 10.0  # the longest any test waits for the scheduler thread to do something
 
 
 def utc(

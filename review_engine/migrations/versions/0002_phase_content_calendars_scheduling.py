@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 20:17:38.510363
+Create Date: 2026-11-22 21:12:03.145461
 """
 
 from collections.abc import Sequence
@@ -107,6 +107,8 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('attachment_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('attachment', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.ForeignKeyConstraint(['school_urn'], ['school.urn'], ),
     sa.PrimaryKeyConstraint('id'),

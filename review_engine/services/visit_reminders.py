@@ -1,0 +1,123 @@
+"""Reminders of coming peer visits (7 days and 1 day before) for the host and each visiting
+school, each carrying the visit's calendar invite. Set-based, for the tick."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from review_engine import document_context as dc
+from review_engine import invites
+from review_engine.domain import Slot
+from review_engine.exporters import safe_filename
+from review_engine.models import Cluster, Person, Review, ReviewState, School
+from review_engine.phase_tables import TriadPlace, VisitPlan
+from review_engine.services.batch import chunks, in_
+
+VISIT_ITEM = "visit@"  # + the URN of the school reminded
+
+
+def owed_visits(
+    session: Session, cycles: dict[int, Any], today: date, horizon: date
+) -> list[tuple[int, int, int, date]]:
+    """(cycle, host, school to remind, visit date) for scheduled visits due by the horizon."""
+    rows: list[Any] = []
+    for chunk in chunks(list(cycles)):
+        rows += session.exec(
+            select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
+            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+            .join(ReviewState, col(ReviewState.review_id) == Review.id)
+            .where(
+                in_(session, Review.cycle_id, chunk),
+                ReviewState.machine == "peer_visit",
+                ReviewState.state == "scheduled",
+                col(VisitPlan.visit_date) >= today,
+                col(VisitPlan.visit_date) <= horizon,
+            )
+        ).all()
+    if not rows:
+        return []
+    visitors: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for chunk in chunks(sorted({r[0] for r in rows})):
+        for t in session.exec(select(TriadPlace).where(in_(session, TriadPlace.cycle_id, chunk))):
+            visitors[(t.cycle_id, t.host_urn)].append(t.visitor_urn)
+    return [
+        (cycle_id, host, urn, day)
+        for cycle_id, host, day in rows
+        for urn in [host, *sorted(visitors[(cycle_id, host)])]
+    ]
+
+
+def invites_for(
+    session: Session, visits: set[tuple[int, int]], cycles: dict[int, Any], at: datetime
+) -> dict[tuple[int, int], tuple[str, str]]:
+    """The .ics invite (file name, text) of each (cycle, host) visit, in a few queries."""
+    if not visits:
+        return {}
+    hosts = {h for _, h in visits}
+    cycle_ids = sorted({c for c, _ in visits})
+    plans = {
+        (c, h): p
+        for c, h, p in session.exec(
+            select(Review.cycle_id, Review.school_urn, VisitPlan)
+            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+            .where(
+                in_(session, Review.cycle_id, cycle_ids),
+                in_(session, Review.school_urn, sorted(hosts)),
+            )
+        ).all()
+    }
+    visitors: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for t in session.exec(select(TriadPlace).where(in_(session, TriadPlace.cycle_id, cycle_ids))):
+        visitors[(t.cycle_id, t.host_urn)].append(t.visitor_urn)
+    schools = {
+        s.urn: s
+        for s in session.exec(
+            select(School).where(
+                in_(
+                    session, School.urn, sorted(hosts | {v for vs in visitors.values() for v in vs})
+                )
+            )
+        )
+    }
+    heads = {
+        p.school_urn: p
+        for p in session.exec(
+            select(Person).where(
+                in_(session, Person.school_urn, sorted(schools)), Person.role == "head"
+            )
+        )
+    }
+    facilitators = dict(
+        session.exec(
+            select(Cluster.id, Person)
+            .join(Person, col(Person.id) == Cluster.facilitator_id)
+            .where(in_(session, Cluster.id, sorted({cycles[c].cluster_id for c in cycle_ids})))
+        ).all()
+    )
+    found: dict[tuple[int, int], tuple[str, str]] = {}
+    for cycle_id, host in visits:
+        plan = plans.get((cycle_id, host))
+        if plan is None or plan.visit_date is None or plan.slot is None:
+            continue
+        school = schools[host]
+        organiser = facilitators.get(cycles[cycle_id].cluster_id)
+        people = [heads[u] for u in [host, *visitors[(cycle_id, host)]] if u in heads]
+        invite = dc.VisitInviteContext(
+            cycle_id=str(cycle_id),
+            host=dc.SchoolRef(school.name, str(host)),
+            visit_date=plan.visit_date,
+            slot=Slot(plan.slot),
+            organizer=dc.Person(organiser.name, organiser.email)
+            if organiser
+            else dc.Person("Peer review facilitator", people[0].email if people else None),
+            attendees=tuple(dc.Person(p.name, p.email) for p in people),
+            sequence=plan.sequence,
+            location=", ".join(x for x in (school.name, school.town, school.postcode) if x),
+        )
+        name = safe_filename(f"visit-{school.name}-{host}") + ".ics"
+        found[(cycle_id, host)] = (name, invites.invite_ics(invite, now=at).decode("utf-8"))
+    return found
