@@ -12,7 +12,7 @@ from review_engine import demo as demo_run
 from review_engine.documents import Format
 from review_engine.errors import InvalidInput
 from review_engine.exporters import write_document
-from review_engine.services import docs
+from review_engine.services import docs, outbox
 
 from .cycle import print_status
 from .history import print_history
@@ -36,6 +36,11 @@ def demo(
         print_status(rt, run.cycle)
         say("")
         print_history(rt, run.cycle, school=None)
+        queued = outbox.list_outbox(rt)
+        say(
+            f"\n{len(queued)} reminders were queued by the ticks (review outbox list; "
+            "review outbox send delivers them by SMTP)"
+        )
         wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
         unknown = sorted(set(wanted) - set(ALL_FORMATS.split(",")))
         if unknown:
