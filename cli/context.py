@@ -21,6 +21,12 @@ class CliState:
             self._runtime = Runtime.open(self.settings, actor=self.actor)
         return self._runtime
 
+    def close(self) -> None:
+        """Release the database connections at the end of the command."""
+        if self._runtime is not None:
+            self._runtime.db.engine.dispose()
+            self._runtime = None
+
 
 def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()

@@ -60,6 +60,14 @@ def print_status(rt: Runtime, cycle: str) -> None:
         headers,
         [(s.urn, s.name, *(s.states.get(m, "") for m in st.machines)) for s in st.schools],
     )
+    if st.overdue:
+        say("[bold]overdue[/bold]")
+        for line in st.overdue:
+            say(f"  {line}")
+    if st.missing_feedback:
+        say("[bold]feedback missing[/bold]")
+        for line in st.missing_feedback:
+            say(f"  {line}")
 
 
 @app.command("list")

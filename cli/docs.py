@@ -13,7 +13,7 @@ from review_engine.exporters import write_document
 from review_engine.services import docs
 
 from .context import runtime
-from .output import console, say, table
+from .output import console, print_json, say, table
 
 app = typer.Typer(no_args_is_help=True, help="Documents: SEF summary, visit pack, reports.")
 
@@ -28,6 +28,9 @@ def render(
         Format.HTML
     ),
     out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("documents"),
+    word_template: Annotated[
+        Path | None, typer.Option(help="A .docx whose styles Word documents use.")
+    ] = None,
 ) -> None:
     """Render every document you may see for a cycle."""
     with Progress(
@@ -47,6 +50,7 @@ def render(
             school=school,
             kinds=kind,
             progress=lambda n, total: bar.update(task, completed=n, total=total),
+            word_template=word_template,
         )
     for w in written:
         say(f"{w.kind}: {w.path}")
@@ -54,9 +58,13 @@ def render(
 
 
 @app.command("list-kinds")
-def list_kinds() -> None:
+def list_kinds(json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Document kinds and their formats."""
-    table("Documents", ["kind", "formats"], [(k, ", ".join(f)) for k, f in docs.list_kinds()])
+    kinds = docs.list_kinds()
+    if json_:
+        print_json([{"kind": k, "formats": f} for k, f in kinds])
+        return
+    table("Documents", ["kind", "formats"], [(k, ", ".join(f)) for k, f in kinds])
 
 
 def visit_ics(

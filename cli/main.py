@@ -47,6 +47,9 @@ class _ErrorBoundary(TyperGroup):
         except ReviewEngineError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        finally:
+            if isinstance(ctx.obj, CliState):
+                ctx.obj.close()
 
 
 app = typer.Typer(

@@ -42,9 +42,33 @@ def show(
     ctx: typer.Context,
     name: str,
     mermaid: Annotated[bool, typer.Option(help="Print a Mermaid state diagram.")] = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Show a workflow's machines, states and transitions."""
     wf = workflows.get_workflow(_catalog(ctx), name)
+    if json_:
+        print_json(
+            {
+                "name": wf.name,
+                "version": wf.version,
+                "title": wf.title,
+                "hash": wf.hash,
+                "machines": [
+                    {
+                        "name": m.name,
+                        "scope": m.scope,
+                        "initial": m.initial,
+                        "final": sorted(m.final),
+                        "states": list(m.states),
+                        "transitions": [vars(t) for t in m.transitions],
+                    }
+                    for m in wf.machines.values()
+                ],
+                "plan": [vars(b) for b in wf.plan],
+                "deadlines": dict(wf.deadlines),
+            }
+        )
+        return
     if mermaid:
         typer.echo(wf.mermaid())
         return

@@ -138,8 +138,12 @@ def render_to_folder(
     school: int | None = None,
     kinds: list[DocumentKind] | None = None,
     progress: Progress | None = None,
+    word_template: Path | None = None,
 ) -> list[Written]:
-    """Render the documents in one format into a folder (atomic writes, safe names)."""
+    """Render the documents in one format into a folder (atomic writes, safe names); Word
+    documents take their styles from `word_template` when a facilitator gives one."""
+    if word_template is not None and not word_template.is_file():
+        raise InvalidInput(f"Word template {word_template} is not a file")
     items = build_contexts(rt, cycle=cycle, school=school, kinds=kinds)
     items = [(k, c) for k, c in items if fmt in documents.supported_formats(k)]
     out.mkdir(parents=True, exist_ok=True)
@@ -148,7 +152,7 @@ def render_to_folder(
     else:
         datas = []
         for n, (kind, context) in enumerate(items, start=1):
-            datas.append(documents.render(kind, context, fmt=fmt))
+            datas.append(documents.render(kind, context, fmt=fmt, docx_template=word_template))
             if progress:
                 progress(n, len(items))
     written = []
@@ -263,7 +267,7 @@ def _writeup(
     for item in [*view.www, *view.ebi]:
         www, ebi = lines.setdefault(item.line, ([], []))
         (www if item.kind == "www" else ebi).append(dc.Finding(item.text, item.evidence))
-    visited = visits.show(rt, cycle=cycle, host=school.urn).visit_date
+    visited = _visit_dates(rt, cycle).get(school.urn)  # part of the report once shared
     return dc.WriteupReportContext(
         cycle=view.cycle,
         host=_ref(school),
