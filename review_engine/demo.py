@@ -292,23 +292,8 @@ def _write_up(rt: Runtime, cycle: str, heads: dict[int, str], row: triads.TriadR
     draft = writeups.read_draft(sample_path("writeup-sample.yaml").read_text(encoding="utf-8"))
     assert row.lead is not None
     lead = rt.acting_as(heads[row.lead])
-    writeups.draft(
-        lead,
-        cycle=cycle,
-        host=row.host,
-        items=draft.items,
-        good_practice=draft.good_practice,
-        activities=draft.activities,
-        next_steps=draft.next_steps,
-    )
-    co_reviewers = [v for v in row.visitors if v != row.lead]
-    if row.host == 990101:
-        writeups.return_(
-            rt.acting_as(heads[co_reviewers[0]]),
-            cycle=cycle,
-            host=row.host,
-            reason="the second EBI needs the evidence from the book look",
-        )
+
+    def write() -> None:
         writeups.draft(
             lead,
             cycle=cycle,
@@ -318,6 +303,17 @@ def _write_up(rt: Runtime, cycle: str, heads: dict[int, str], row: triads.TriadR
             activities=draft.activities,
             next_steps=draft.next_steps,
         )
+
+    write()
+    co_reviewers = [v for v in row.visitors if v != row.lead]
+    if row.host == 990101:  # one co-reviewer sends it back; the lead redrafts
+        writeups.return_(
+            rt.acting_as(heads[co_reviewers[0]]),
+            cycle=cycle,
+            host=row.host,
+            reason="the second EBI needs the evidence from the book look",
+        )
+        write()
     for visitor in co_reviewers:
         writeups.agree(rt.acting_as(heads[visitor]), cycle=cycle, host=row.host)
     writeups.agree(rt.acting_as(heads[row.host]), cycle=cycle, host=row.host)

@@ -148,9 +148,9 @@ def _done_items(
         .where(col(Review.cycle_id).in_(cycles))
     ).all()
     finished: dict[int, set[str]] = {}
-    for cycle_id in cycles:
-        cycle = session.get(Cycle, cycle_id)
-        assert cycle is not None
+    for cycle in session.exec(select(Cycle).where(col(Cycle.id).in_(cycles))):
+        assert cycle.id is not None
+        cycle_id = cycle.id
         deadlines = compiled_for(session, cycle).definition.deadlines
         for machine, spec in deadlines.items():
             finished.setdefault(cycle_id, set()).update(f"{machine}={s}" for s in spec["done"])
