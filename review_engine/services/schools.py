@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import col, select
 
 from review_engine.errors import ImportRejected
@@ -18,6 +18,7 @@ from review_engine.services.lookup import get_school
 
 _FIELDS = tuple(f.name for f in fields(SchoolRecord) if f.compare)
 _CHUNK = 2_000  # URNs per IN (...) lookup: well under SQLite's and PostgreSQL's limits
+_WHOLE_TABLE = 10_000  # above this many rows, read the whole table once instead
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,16 @@ def import_gias(
         existing: dict[int, dict[str, Any]] = {}
         table = School.__table__  # type: ignore[attr-defined]
         columns = [table.c[name] for name in _FIELDS] + [table.c.ofsted_framework]
-        for start in range(0, len(urns), _CHUNK):
-            chunk = urns[start : start + _CHUNK]
-            for found in session.execute(select(*columns).where(table.c.urn.in_(chunk))):
-                existing[found.urn] = dict(found._mapping)
+        if len(urns) > _WHOLE_TABLE:  # a national extract: one scan beats many IN lists
+            wanted = set(urns)
+            for found in session.execute(select(*columns)):
+                if found.urn in wanted:
+                    existing[found.urn] = dict(found._mapping)
+        else:
+            for start in range(0, len(urns), _CHUNK):
+                chunk = urns[start : start + _CHUNK]
+                for found in session.execute(select(*columns).where(table.c.urn.in_(chunk))):
+                    existing[found.urn] = dict(found._mapping)
         for urn, row in incoming.items():
             before = existing.get(urn)
             if before is None:
@@ -86,10 +93,20 @@ def import_gias(
             elif before != row:
                 changed.append(row)
         if not dry_run:
+            # Core executemany: batched multi-row statements, none of the ORM's bookkeeping.
+            connection = session.connection()
             if added:
-                session.execute(insert(School), added)
+                connection.execute(insert(table), added)
             if changed:
-                session.execute(update(School), changed)
+                names = [n for n in changed[0] if n != "urn"]
+                connection.execute(
+                    update(table)
+                    .where(table.c.urn == bindparam("key_urn"))
+                    .values({n: bindparam(n) for n in names}),
+                    [{**row, "key_urn": row["urn"]} for row in changed],
+                )
+            if len(added) + len(changed) > _WHOLE_TABLE and rt.db.dialect == "postgresql":
+                connection.exec_driver_sql("ANALYZE school")  # fresh statistics for the planner
         else:
             session.rollback()
     return ImportReport(

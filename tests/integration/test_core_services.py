@@ -199,3 +199,18 @@ def test_commands_refuse_an_out_of_date_schema(settings: Settings, rt: Runtime, 
     empty = Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite'}", data_dir=tmp_path)
     with pytest.raises(SchemaOutOfDate, match=r"schema is empty.*run `review init`"):
         Runtime.open(empty)
+
+
+def test_reimport_updates_changed_schools_only(
+    rt: Runtime, sample_cluster: list[int], tmp_path
+) -> None:
+    from review_engine.services import schools
+    from tests.conftest import SAMPLES
+
+    raw = (SAMPLES / "gias-sample.csv").read_bytes()
+    changed = tmp_path / "changed.csv"
+    changed.write_bytes(raw.replace(b"Moss Lane Primary Academy", b"Moss Lane Academy", 1))
+    report = schools.import_gias(rt, path=changed)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 8)
+    assert schools.show_school(rt, urn=990104).name == "Moss Lane Academy"
+    assert schools.show_school(rt, urn=990101).name == "Northbrook Primary School"
