@@ -346,7 +346,29 @@ def explain(rt: Runtime, *, cycle: str, host: int) -> list[str]:
         lead = " (lead reviewer)" if v == row.lead else ""
         distance = f"{km} km" if km is not None else "distance unknown"
         lines.append(f"- {name} ({v}){lead}: {distance}; {why or 'set by the facilitator'}")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        if Relation.FACILITATOR not in ctx.relations(None):
+            return lines  # why other schools were not chosen is the facilitator's to see
+        problem = _problem(ctx, visitors=len(row.visitors), min_visits=None, max_visits=None)
+        stored = _assignments(ctx)
+    # The solver's view of the stored allocation: nearer schools and why they were not used.
+    result = allocation.AllocationResult(
+        assignments=stored,
+        objective=0.0,
+        breakdown={},
+        lower_bound=0.0,
+        gap=0.0,
+        optimal=False,
+        wall_seconds=0.0,
+        method="stored",
+    )
+    reasons = allocation.explain(problem, result, host)
+    lines += [f"- {line}" for line in reasons if line.startswith(_EXPLAINED)]
     return lines
+
+
+_EXPLAINED = ("not ", "... and", "no coordinates", "lead reviewer")
 
 
 # --- conflicts, availability, pins -------------------------------------------------------

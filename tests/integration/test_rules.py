@@ -117,3 +117,19 @@ def test_a_school_closes_its_finished_plan_and_only_the_facilitator_overrides(
         "impact_reviewed",
         "closed",
     ]
+
+
+def test_explain_tells_the_facilitator_why_nearer_schools_were_not_chosen(
+    cycle_rt: Runtime,
+) -> None:
+    from review_engine.services import triads
+
+    triads.propose(cycle_rt, cycle=CYCLE, visitors=3)
+    lines = triads.explain(cycle_rt, cycle=CYCLE, host=HOST)
+    assert lines[0] == "Northbrook Primary School (990101) is visited by:"
+    assert len([line for line in lines if "km;" in line]) == 3
+    assert any(line.startswith("- lead reviewer ") for line in lines)
+    row = next(r for r in triads.show(cycle_rt, cycle=CYCLE) if r.host == HOST)
+    as_visitor = triads.explain(_as(cycle_rt, row.visitors[0]), cycle=CYCLE, host=HOST)
+    assert as_visitor[:4] == lines[:4]
+    assert not any(line.startswith(("- not ", "- lead reviewer ")) for line in as_visitor)
