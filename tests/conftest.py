@@ -43,6 +43,23 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_schema() -> Iterator[None]:
+    """Leave the shared server as we found it: drop this process's schema at the end."""
+    yield
+    url = _postgres_url()
+    if url is None:
+        return
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS pytest_{os.getpid()} CASCADE"))
+    except OperationalError:
+        pass  # no server: nothing was created
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once per test session, copied for each test."""
