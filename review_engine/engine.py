@@ -10,14 +10,13 @@ of `review_engine.services.transitions`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from transitions import EventData, Machine
 
 from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
 from review_engine.guards import GUARDS, GuardContext
-from review_engine.workflow import MachineDef, WorkflowDef, parse
+from review_engine.workflow import MachineDef, WorkflowDef
 
 
 class _Subject:
@@ -116,9 +115,3 @@ class CompiledWorkflow:
                 subject=subject, machine=machine, trigger=trigger, guard="?", why="refused"
             )
         return Fired(machine=machine, trigger=trigger, from_state=state, to_state=record.state)
-
-
-@lru_cache(maxsize=64)
-def compiled_from_source(source: str) -> CompiledWorkflow:
-    """Machines for a workflow snapshot, cached by its text (hence by its hash)."""
-    return CompiledWorkflow(parse(source, origin="snapshot"))

@@ -116,9 +116,3 @@ def build_invite(
 def invite_ics(invite: VisitInviteContext, *, now: datetime, domain: str = DEFAULT_DOMAIN) -> bytes:
     """The visit's invite as .ics bytes (CRLF lines, folded at 75 octets)."""
     return build_invite(invite, now=now, domain=domain).to_ical()
-
-
-def slot_window(visit_date: date, slot: Slot) -> tuple[datetime, datetime]:
-    """The default local start and end of a slot on a date, in Europe/London."""
-    start, end = SLOT_TIMES[Slot(slot)]
-    return datetime.combine(visit_date, start, LONDON), datetime.combine(visit_date, end, LONDON)

@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 
 from review_engine import policy
 from review_engine.engine import Fired
-from review_engine.errors import NotPermitted
 from review_engine.models import Cluster, Cycle, Review, School
 from review_engine.policy import Actor
 from review_engine.relations import Relation
@@ -99,7 +98,3 @@ def school_names(session: Session, urns: set[int]) -> dict[int, str]:
     return dict(
         session.exec(select(School.urn, School.name).where(col(School.urn).in_(urns))).all()
     )
-
-
-def refuse(actor: Actor, action: str, reason: str) -> NotPermitted:
-    return NotPermitted(actor.name, action, reason)

@@ -116,19 +116,6 @@ def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -
         return _view(ctx, urn, version)
 
 
-def latest_sefs(ctx: CycleContext, urns: list[int]) -> dict[int, SelfEvaluation]:
-    """The newest SEF of each school (one query), for documents and reports."""
-    from review_engine.models import Review
-
-    rows = ctx.session.exec(
-        select(Review.school_urn, SelfEvaluation)
-        .join(SelfEvaluation, col(SelfEvaluation.review_id) == Review.id)
-        .where(Review.cycle_id == ctx.cycle_id, col(Review.school_urn).in_(urns))
-        .order_by(col(SelfEvaluation.version))
-    ).all()
-    return {urn: sef for urn, sef in rows}
-
-
 def _view(ctx: CycleContext, urn: int, version: int | None) -> SefView:
     review = ctx.review(urn)
     versions = ctx.session.exec(

@@ -125,7 +125,7 @@ def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> 
         if calendar.half_term_of(on) is None:
             raise InvalidInput(f"{names.get(urn, urn)} is on holiday on {on:%a %d %b %Y}")
     warnings = []
-    window = _peer_review_window(ctx, calendars.get(host))
+    window = _peer_review_window(ctx)
     if window and not (window[0] <= on <= window[1]):
         warnings.append(
             f"{on:%d %b %Y} is outside the cycle's peer-review window "
@@ -134,7 +134,7 @@ def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> 
     return warnings
 
 
-def _peer_review_window(ctx: CycleContext, calendar: object) -> tuple[date, date] | None:
+def _peer_review_window(ctx: CycleContext) -> tuple[date, date] | None:
     from review_engine.schedule_tables import PlanStep
 
     steps = ctx.session.exec(select(PlanStep).where(PlanStep.cycle_id == ctx.cycle_id)).all()
