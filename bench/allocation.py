@@ -12,7 +12,7 @@ import random
 import time
 from pathlib import Path
 
-from review_engine.allocation import (
+from review_engine.core.allocation import (
     AllocationProblem,
     AllocationResult,
     SchoolNode,

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from review_engine.config import Settings, normalise_url
-from review_engine.gias import read_gias
+from review_engine.core.gias import read_gias
 from review_engine.runtime import Runtime
 from review_engine.services import admin, schools
 

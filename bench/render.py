@@ -20,8 +20,10 @@ from datetime import date, timedelta
 
 import jinja2
 
-from review_engine import documents, exporters
-from review_engine.document_context import (
+from review_engine import documents
+from review_engine.core.domain import SharingLevel
+from review_engine.documents import DocumentKind, Format, exporters
+from review_engine.documents.context import (
     Finding,
     GoodPractice,
     LineOfEnquiry,
@@ -29,8 +31,6 @@ from review_engine.document_context import (
     SchoolRef,
     WriteupReportContext,
 )
-from review_engine.documents import DocumentKind, Format
-from review_engine.domain import SharingLevel
 
 KIND = DocumentKind.WRITEUP_REPORT
 SAINTS = ["St Mary’s", "St John’s", "Holy Trinity", "Oakfield", "Moss Side", "Ashton", "Éclair"]

@@ -24,9 +24,13 @@ from typing import Any
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.exc import OperationalError
 
-from review_engine import cycle_plan, term_dates
 from review_engine.config import Settings, normalise_url
-from review_engine.models import (
+from review_engine.core import cycle_plan, term_dates
+from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
+from review_engine.runtime import Runtime
+from review_engine.services import admin
+from review_engine.services.tick import SYSTEM_ACTOR, tick
+from review_engine.store.models import (
     Cluster,
     Cycle,
     Membership,
@@ -35,12 +39,13 @@ from review_engine.models import (
     School,
     WorkflowSnapshot,
 )
-from review_engine.runtime import Runtime
-from review_engine.schedule_tables import Calendar, CalendarAssignment, CalendarPeriod, PlanStep
-from review_engine.services import admin
-from review_engine.services.tick import SYSTEM_ACTOR, tick
+from review_engine.store.schedule_tables import (
+    Calendar,
+    CalendarAssignment,
+    CalendarPeriod,
+    PlanStep,
+)
 from review_engine.testing import FakeClock
-from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
 
 SAMPLES = Path(__file__).resolve().parents[1] / "review_engine" / "samples"
 YEAR = "2026-27"

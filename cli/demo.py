@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from review_engine import demo as demo_run
-from review_engine.documents import Format
+from review_engine.documents import Format, write_document
 from review_engine.errors import InvalidInput
-from review_engine.exporters import write_document
 from review_engine.services import docs, outbox
 
 from .cycle import print_status

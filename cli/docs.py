@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from review_engine.documents import DocumentKind, Format
-from review_engine.exporters import write_document
+from review_engine.documents import DocumentKind, Format, write_document
 from review_engine.services import docs
 
 from .context import runtime

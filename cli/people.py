@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from review_engine.domain import Role
+from review_engine.core.domain import Role
 from review_engine.services import people
 
 from .context import runtime

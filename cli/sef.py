@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from review_engine.core.sef_file import SefFormat
 from review_engine.errors import NotFound
-from review_engine.sef_file import SefFormat
 from review_engine.services import sef
 
 from .context import runtime

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from review_engine.domain import Slot, VisitFocus
+from review_engine.core.domain import Slot, VisitFocus
 from review_engine.errors import InvalidInput
 from review_engine.services import visits
 

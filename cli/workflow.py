@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from review_engine.config import Settings
+from review_engine.core.workflow import WorkflowCatalog
 from review_engine.services import workflows
-from review_engine.workflow import WorkflowCatalog
 
 from .context import state
 from .output import print_json, say, table

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from review_engine.domain import SharingLevel
+from review_engine.core.domain import SharingLevel
 from review_engine.errors import NotFound
 from review_engine.services import writeups
 

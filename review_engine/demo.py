@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 
 from review_engine.config import Settings
-from review_engine.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
+from review_engine.core.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
+from review_engine.core.sef_file import SefFormat
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
-from review_engine.sef_file import SefFormat
 from review_engine.services import (
     actions,
     admin,

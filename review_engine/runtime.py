@@ -5,11 +5,11 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 
-from review_engine import db as dbmod
 from review_engine.clock import Clock, SystemClock
 from review_engine.config import Settings
-from review_engine.uow import Database
-from review_engine.workflow import WorkflowCatalog
+from review_engine.core.workflow import WorkflowCatalog
+from review_engine.store import db as dbmod
+from review_engine.store.uow import Database
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from review_engine.config import Settings, normalise_url
-from review_engine.domain import Role
+from review_engine.core.domain import Role
 from review_engine.runtime import Runtime
 from review_engine.services import admin, clusters, people, schools
 from review_engine.testing import FakeClock

@@ -10,15 +10,15 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from review_engine import policy
-from review_engine.domain import HalfTerm, Rag
+from review_engine.core.domain import HalfTerm, Rag
+from review_engine.core.relations import Relation
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
-from review_engine.models import Review, School
-from review_engine.phase_tables import ActionUpdate, SupportAction, WriteUp
-from review_engine.relations import Relation
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
+from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
-from review_engine.services.context import CycleContext, open_cycle
+from review_engine.store.models import Review, School
+from review_engine.store.phase_tables import ActionUpdate, SupportAction, WriteUp
 
 _OWNERS = {Relation.SCHOOL, Relation.FACILITATOR}
 

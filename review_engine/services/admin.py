@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from review_engine import db as dbmod
 from review_engine.config import Settings
+from review_engine.store import db as dbmod
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from review_engine import calendar as cal
-from review_engine import term_dates
-from review_engine.domain import HalfTerm
+from review_engine.core import calendar as cal
+from review_engine.core import term_dates
+from review_engine.core.domain import HalfTerm
 from review_engine.errors import InvalidInput, NotFound
-from review_engine.models import School
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import Calendar, CalendarAssignment, CalendarPeriod
-from review_engine.services.lookup import check_year, get_school
+from review_engine.services._lookup import check_year, get_school
+from review_engine.store.models import School
+from review_engine.store.schedule_tables import Calendar, CalendarAssignment, CalendarPeriod
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound
-from review_engine.models import Cluster, Cycle, Membership, Person, School
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import cycle_label, get_cluster, get_person
+from review_engine.services._lookup import cycle_label, get_cluster, get_person
+from review_engine.store.models import Cluster, Cycle, Membership, Person, School
 
 
 @dataclass(frozen=True)

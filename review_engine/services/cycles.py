@@ -7,9 +7,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from review_engine import policy
+from review_engine.core.workflow import DEFAULT_WORKFLOW, MachineDef
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
-from review_engine.models import (
+from review_engine.rules import policy
+from review_engine.runtime import Runtime
+from review_engine.services import feedback, plans
+from review_engine.services._context import open_cycle
+from review_engine.services._lookup import check_year, cycle_label, get_cluster
+from review_engine.services.transitions import compiled_for
+from review_engine.store.models import (
     Cluster,
     Cycle,
     Membership,
@@ -19,13 +25,7 @@ from review_engine.models import (
     TransitionLog,
     WorkflowSnapshot,
 )
-from review_engine.runtime import Runtime
-from review_engine.schedule_tables import OverdueMark
-from review_engine.services import feedback, plans
-from review_engine.services.context import open_cycle
-from review_engine.services.lookup import check_year, cycle_label, get_cluster
-from review_engine.services.transitions import compiled_for
-from review_engine.workflow import DEFAULT_WORKFLOW, MachineDef
+from review_engine.store.schedule_tables import OverdueMark
 
 NO_STATE = "none"
 # States in which an overdue item counts as done (its mark is no longer shown).

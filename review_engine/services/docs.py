@@ -1,5 +1,5 @@
 """Documents from the database: build each typed context (as the acting person may see it),
-render it (review_engine.documents), and write the files safely.
+render it (review_engine.documents.templating), and write the files safely.
 
 Confidentiality is the core's: the contexts come from the same policy-checked reads as the
 CLI's show commands, so a head cannot render another school's SEF, and a cluster report is
@@ -17,17 +17,17 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from review_engine import document_context as dc
-from review_engine import documents, exporters, invites
-from review_engine.documents import DocumentKind, Format
-from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine import documents
+from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.documents import DocumentKind, Format, exporters, files, invites
+from review_engine.documents import context as dc
 from review_engine.errors import InvalidInput, NotPermitted, ReviewEngineError
-from review_engine.models import Person, Review, School
-from review_engine.phase_tables import TriadPlace, VisitPlan
 from review_engine.runtime import Runtime
 from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
 from review_engine.services import writeups as writeup_svc
-from review_engine.services.context import open_cycle
+from review_engine.services._context import open_cycle
+from review_engine.store.models import Person, Review, School
+from review_engine.store.phase_tables import TriadPlace, VisitPlan
 
 Progress = Callable[[int, int], None]
 
@@ -158,7 +158,7 @@ def render_to_folder(
     written = []
     for (kind, context), data in zip(items, datas, strict=True):
         name = documents.suggested_filename(kind, context, fmt)
-        written.append(Written(kind.value, exporters.write_document(out, name, data)))
+        written.append(Written(kind.value, files.write_document(out, name, data)))
     if progress and fmt is Format.PDF:
         progress(len(items), len(items))
     return written
@@ -439,5 +439,5 @@ def visit_invite(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
         cancelled=view.state == "cancelled",
         location=", ".join(x for x in (school.name, school.town, school.postcode) if x),
     )
-    name = exporters.safe_filename(f"visit-{school.name}-{host}") + ".ics"
+    name = files.safe_filename(f"visit-{school.name}-{host}") + ".ics"
     return name, invites.invite_ics(invite, now=rt.clock.now())

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
-from review_engine import policy
+from review_engine.core.relations import Relation
 from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
-from review_engine.models import Review, ReviewState
-from review_engine.phase_tables import Feedback, TriadPlace, VisitPlan
-from review_engine.relations import Relation
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services.context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.store.models import Review, ReviewState
+from review_engine.store.phase_tables import Feedback, TriadPlace, VisitPlan
 
 REFLECTION_WEEKS = 6
 

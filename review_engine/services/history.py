@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from review_engine import policy
 from review_engine.clock import as_utc
-from review_engine.models import School, TransitionLog
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import get_cycle
+from review_engine.services._lookup import get_cycle
+from review_engine.store.models import School, TransitionLog
 
 
 @dataclass(frozen=True)

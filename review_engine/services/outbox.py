@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from review_engine.adapters.mail import Attachment, OutgoingMessage, SmtpSettings, send
 from review_engine.clock import as_utc
-from review_engine.mailer import Attachment, OutgoingMessage, SmtpSettings, send
-from review_engine.models import Cycle, Review, ReviewState
-from review_engine.phase_tables import VisitPlan
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import OutboxMessage
+from review_engine.services._visit_reminders import VISIT_ITEM
 from review_engine.services.transitions import compiled_for
-from review_engine.services.visit_reminders import VISIT_ITEM
+from review_engine.store.models import Cycle, Review, ReviewState
+from review_engine.store.phase_tables import VisitPlan
+from review_engine.store.schedule_tables import OutboxMessage
 
 MAX_ATTEMPTS = 5
 
@@ -175,8 +175,8 @@ def _done_items(
         where = (m.cycle_id, m.school_urn)
         if where in visits_over or dates.get(where) != planned_for:  # held, or moved
             done.add((m.cycle_id, m.school_urn, m.dedupe_key))
-    from review_engine.domain import Rag
-    from review_engine.phase_tables import SupportAction
+    from review_engine.core.domain import Rag
+    from review_engine.store.phase_tables import SupportAction
 
     for cycle_id, urn, number in session.exec(
         select(Review.cycle_id, Review.school_urn, SupportAction.number)

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from review_engine.domain import Role
+from review_engine.core.domain import Role
 from review_engine.errors import AlreadyExists, InvalidInput
-from review_engine.models import Person
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import get_school
+from review_engine.services._lookup import get_school
+from review_engine.store.models import Person
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,16 @@ from datetime import date, datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from review_engine import cycle_plan
-from review_engine.calendar import TermCalendar
 from review_engine.clock import as_utc
-from review_engine.models import Cycle, Review
-from review_engine.relations import Relation
+from review_engine.core import cycle_plan
+from review_engine.core.calendar import TermCalendar
+from review_engine.core.relations import Relation
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import PlanStep
+from review_engine.services._context import open_cycle
 from review_engine.services.calendars import calendars_for
-from review_engine.services.context import open_cycle
 from review_engine.services.transitions import compiled_for
+from review_engine.store.models import Cycle, Review
+from review_engine.store.schedule_tables import PlanStep
 
 
 @dataclass(frozen=True)

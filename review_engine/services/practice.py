@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_engine import policy
-from review_engine.models import Cluster, Cycle, Membership, School
-from review_engine.phase_tables import GoodPractice, TriadPlace, WriteUp
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import get_cluster
+from review_engine.services._lookup import get_cluster
+from review_engine.store.models import Cluster, Cycle, Membership, School
+from review_engine.store.phase_tables import GoodPractice, TriadPlace, WriteUp
 
 
 @dataclass(frozen=True)

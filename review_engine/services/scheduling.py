@@ -8,16 +8,16 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from review_engine.clock import as_utc
-from review_engine.runtime import Runtime
-from review_engine.schedule_tables import SchedulerBeat
-from review_engine.scheduler import (
+from review_engine.adapters.scheduler import (
     HeartbeatInfo,
     leader_lock_for,
     next_run_times,
     run_scheduler,
 )
+from review_engine.clock import as_utc
+from review_engine.runtime import Runtime
 from review_engine.services.tick import TickReport, tick
+from review_engine.store.schedule_tables import SchedulerBeat
 
 
 @dataclass(frozen=True)

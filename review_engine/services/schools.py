@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import col, select
 
+from review_engine.core.gias import SchoolRecord, read_gias
 from review_engine.errors import ImportRejected
-from review_engine.gias import SchoolRecord, read_gias
-from review_engine.models import School
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import get_school
+from review_engine.services._lookup import get_school
+from review_engine.store.models import School
 
 _FIELDS = tuple(f.name for f in fields(SchoolRecord) if f.compare)
 _CHUNK = 2_000  # URNs per IN (...) lookup: well under SQLite's and PostgreSQL's limits

@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from review_engine.core.frameworks import get_framework
+from review_engine.core.relations import Relation
+from review_engine.core.sef_file import SefFormat, parse, template
 from review_engine.errors import InvalidInput, NotFound
-from review_engine.frameworks import get_framework
-from review_engine.phase_tables import SelfEvaluation
-from review_engine.relations import Relation
 from review_engine.runtime import Runtime
-from review_engine.sef_file import SefFormat, parse, template
-from review_engine.services.context import CycleContext, open_cycle
+from review_engine.services._context import CycleContext, open_cycle
+from review_engine.store.phase_tables import SelfEvaluation
 
 _WRITERS = {Relation.SCHOOL, Relation.FACILITATOR}
 

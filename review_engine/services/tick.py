@@ -21,14 +21,14 @@ from sqlmodel import Session, col, select
 
 from review_engine.clock import to_london
 from review_engine.errors import Conflict
-from review_engine.models import Cluster, Cycle, TransitionLog
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import PlanStep
-from review_engine.services import due_work
-from review_engine.services.batch import chunks, in_, table_of
-from review_engine.services.due_work import SYSTEM_ACTOR, OpenCycle
-from review_engine.services.lookup import cycle_label
+from review_engine.services import _due_work as due_work
+from review_engine.services._due_work import SYSTEM_ACTOR, OpenCycle
+from review_engine.services._lookup import cycle_label
 from review_engine.services.transitions import compiled_for
+from review_engine.store.batch import chunks, in_, table_of
+from review_engine.store.models import Cluster, Cycle, TransitionLog
+from review_engine.store.schedule_tables import PlanStep
 
 
 @dataclass(frozen=True)

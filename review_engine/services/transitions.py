@@ -9,12 +9,15 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from review_engine import policy
-from review_engine.domain import Scope
-from review_engine.engine import CompiledWorkflow, Fired
+from review_engine.core.domain import Scope
+from review_engine.core.engine import CompiledWorkflow, Fired
+from review_engine.core.workflow import MachineDef
 from review_engine.errors import Conflict, InvalidInput, NotPermitted
-from review_engine.guards import GuardContext
-from review_engine.models import (
+from review_engine.rules import policy
+from review_engine.rules.guards import GuardContext
+from review_engine.runtime import Runtime
+from review_engine.services._lookup import cycle_label, get_cycle, get_review
+from review_engine.store.models import (
     Cluster,
     Cycle,
     Review,
@@ -22,9 +25,6 @@ from review_engine.models import (
     TransitionLog,
     WorkflowSnapshot,
 )
-from review_engine.runtime import Runtime
-from review_engine.services.lookup import cycle_label, get_cycle, get_review
-from review_engine.workflow import MachineDef
 
 _COMPILED: dict[str, CompiledWorkflow] = {}
 
@@ -33,7 +33,7 @@ def compiled_for(session: Session, cycle: Cycle) -> CompiledWorkflow:
     """The machines of the exact workflow the cycle started with (built once per hash)."""
     found = _COMPILED.get(cycle.workflow_hash)
     if found is None:
-        from review_engine.workflow import parse
+        from review_engine.core.workflow import parse
 
         snapshot = session.get(WorkflowSnapshot, cycle.workflow_hash)
         assert snapshot is not None, "every cycle references its workflow snapshot"

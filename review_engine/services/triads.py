@@ -1,6 +1,6 @@
 """Triads: forming them with the allocation solver, manual changes, conflicts, availability.
 
-The solver (`review_engine.allocation`) is pure; this module turns the database into its
+The solver (`review_engine.core.allocation`) is pure; this module turns the database into its
 problem (members, conflicts, availability, pins, past pairings, strengths) and stores the
 answer as TriadPlace rows, moving each host's peer-visit machine to triad_assigned.
 """
@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from review_engine import allocation, policy
-from review_engine.allocation import AllocationProblem, Assignment, SchoolNode
+from review_engine.core import allocation
+from review_engine.core.allocation import AllocationProblem, Assignment, SchoolNode
+from review_engine.core.relations import Relation
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
-from review_engine.models import Cycle, Review, School
-from review_engine.phase_tables import (
+from review_engine.rules import policy
+from review_engine.runtime import Runtime
+from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.services._lookup import get_cluster
+from review_engine.store.models import Cycle, Review, School
+from review_engine.store.phase_tables import (
     Availability,
     GoodPractice,
     PinnedPair,
@@ -25,10 +30,6 @@ from review_engine.phase_tables import (
     TriadPlace,
     VisitPlan,
 )
-from review_engine.relations import Relation
-from review_engine.runtime import Runtime
-from review_engine.services.context import CycleContext, open_cycle, school_names
-from review_engine.services.lookup import get_cluster
 
 _FACILITATOR = {Relation.FACILITATOR}
 _OPEN_STATES = ("awaiting_triad", "triad_assigned")
@@ -191,7 +192,7 @@ def propose(
 
 
 def _peer_visit_states(ctx: CycleContext) -> dict[int, str]:
-    from review_engine.models import ReviewState
+    from review_engine.store.models import ReviewState
 
     return dict(
         ctx.session.exec(

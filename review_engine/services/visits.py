@@ -9,13 +9,13 @@ from datetime import date
 from sqlmodel import select
 
 from review_engine.clock import to_london
-from review_engine.domain import Slot, VisitFocus
+from review_engine.core.domain import Slot, VisitFocus
+from review_engine.core.relations import Relation
 from review_engine.errors import InvalidInput
-from review_engine.phase_tables import TriadPlace, VisitPlan
-from review_engine.relations import Relation
 from review_engine.runtime import Runtime
+from review_engine.services._context import CycleContext, open_cycle, school_names
 from review_engine.services.calendars import calendars_for
-from review_engine.services.context import CycleContext, open_cycle, school_names
+from review_engine.store.phase_tables import TriadPlace, VisitPlan
 
 _HOST = {Relation.SCHOOL, Relation.FACILITATOR}
 
@@ -135,7 +135,7 @@ def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> 
 
 
 def _peer_review_window(ctx: CycleContext) -> tuple[date, date] | None:
-    from review_engine.schedule_tables import PlanStep
+    from review_engine.store.schedule_tables import PlanStep
 
     steps = ctx.session.exec(select(PlanStep).where(PlanStep.cycle_id == ctx.cycle_id)).all()
     opens = next((s.due_on for s in steps if s.to_state == "peer_review"), None)

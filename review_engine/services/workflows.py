@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from review_engine.workflow import WorkflowCatalog, WorkflowDef, load_file
+from review_engine.core.workflow import WorkflowCatalog, WorkflowDef, load_file
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from datetime import datetime
 import yaml
 from sqlmodel import col, select
 
-from review_engine import policy
-from review_engine.domain import SharingLevel
+from review_engine.core.domain import SharingLevel
+from review_engine.core.frameworks import get_framework
+from review_engine.core.relations import Relation
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
-from review_engine.frameworks import get_framework
-from review_engine.phase_tables import GoodPractice, TriadPlace, WriteUp, WriteUpDecision
-from review_engine.relations import Relation
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services.context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.store.phase_tables import GoodPractice, TriadPlace, WriteUp, WriteUpDecision
 
 # Who may act on a write-up at all (asked first, so outsiders learn nothing of its state).
 _HOST_SIDE = {Relation.SCHOOL, Relation.REVIEWER, Relation.FACILITATOR}
@@ -194,7 +194,7 @@ def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
         ):
             _decide(ctx, row, "reviewer", "agreed", None)
             session.flush()
-            from review_engine.guards import GUARDS, GuardContext
+            from review_engine.rules.guards import GUARDS, GuardContext
 
             ready = GUARDS["reviewers_agreed"](
                 GuardContext(session, ctx.cycle, ctx.review(host), ctx.states(host), ctx.actor.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from review_engine import db as dbmod
+from review_engine.store import db as dbmod
 from tests.cli.conftest import Invoke
 from tests.conftest import SAMPLES
 

@@ -19,10 +19,9 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from review_engine.config import Settings, normalise_url
-from review_engine.domain import Role, SharingLevel, Slot, VisitFocus
-from review_engine.models import Cluster, Cycle, Review
+from review_engine.core.domain import Role, SharingLevel, Slot, VisitFocus
+from review_engine.core.sef_file import SefFormat
 from review_engine.runtime import Runtime
-from review_engine.sef_file import SefFormat
 from review_engine.services import (
     admin,
     calendars,
@@ -36,6 +35,7 @@ from review_engine.services import (
     visits,
     writeups,
 )
+from review_engine.store.models import Cluster, Cycle, Review
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR, POSTGRES_ENV, SAMPLES
 

@@ -8,11 +8,11 @@ import pytest
 from sqlmodel import select
 
 from review_engine.errors import Conflict, ReviewEngineError, TransitionNotAllowed
-from review_engine.models import ReviewState
 from review_engine.runtime import Runtime
 from review_engine.services import cycles, history, transitions
-from review_engine.services.lookup import get_cycle, get_review
+from review_engine.services._lookup import get_cycle, get_review
 from review_engine.services.transitions import apply_trigger
+from review_engine.store.models import ReviewState
 from tests.conftest import FACILITATOR
 
 

@@ -26,10 +26,8 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from review_engine.domain import SharingLevel
+from review_engine.core.domain import SharingLevel
 from review_engine.errors import NotFound, NotPermitted
-from review_engine.models import Cycle, Review
-from review_engine.phase_tables import SupportAction
 from review_engine.runtime import Runtime
 from review_engine.services import (
     actions,
@@ -42,6 +40,8 @@ from review_engine.services import (
     visits,
     writeups,
 )
+from review_engine.store.models import Cycle, Review
+from review_engine.store.phase_tables import SupportAction
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR
 from tests.integration.phase_helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from review_engine import db as dbmod
 from review_engine.config import Settings
+from review_engine.core.workflow import WorkflowCatalog
 from review_engine.errors import (
     AlreadyExists,
     GuardRejected,
@@ -18,8 +18,8 @@ from review_engine.errors import (
 )
 from review_engine.runtime import Runtime
 from review_engine.services import clusters, cycles, history, transitions
+from review_engine.store import db as dbmod
 from review_engine.testing import FakeClock
-from review_engine.workflow import WorkflowCatalog
 from tests.conftest import FACILITATOR
 
 CYCLE = "Northbrook/2026-27"

@@ -13,7 +13,7 @@ from icalendar import Calendar
 from typer.testing import CliRunner, Result
 
 from review_engine.cli.main import app
-from review_engine.domain import SharingLevel
+from review_engine.core.domain import SharingLevel
 from review_engine.runtime import Runtime
 from review_engine.services.tick import tick
 from review_engine.testing import FakeClock

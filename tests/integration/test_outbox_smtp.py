@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from review_engine.domain import Role
-from review_engine.mailer import SmtpSettings
+from review_engine.adapters.mail import SmtpSettings
+from review_engine.core.domain import Role
 from review_engine.runtime import Runtime
 from review_engine.services import calendars, cycles, outbox, people
 from review_engine.services.tick import tick
@@ -132,7 +132,7 @@ def test_a_failed_send_is_retried_with_the_same_message_id(
 def test_a_reminder_for_work_done_since_it_was_queued_is_dropped_not_sent(
     rt: Runtime, smtp: tuple[Mailbox, SmtpSettings], queued: list[outbox.OutboxRow]
 ) -> None:
-    from review_engine.sef_file import SefFormat
+    from review_engine.core.sef_file import SefFormat
     from review_engine.services import sef
 
     mailbox, settings = smtp

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.core.sef_file import SefFormat
 from review_engine.errors import (
     AlreadyExists,
     GuardRejected,
@@ -21,16 +22,7 @@ from review_engine.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
-from review_engine.models import Cycle
-from review_engine.phase_tables import (
-    SelfEvaluation,
-    TriadPlace,
-    VisitPlan,
-    WriteUp,
-    WriteUpDecision,
-)
 from review_engine.runtime import Runtime
-from review_engine.sef_file import SefFormat
 from review_engine.services import (
     actions,
     cycles,
@@ -42,6 +34,14 @@ from review_engine.services import (
     triads,
     visits,
     writeups,
+)
+from review_engine.store.models import Cycle
+from review_engine.store.phase_tables import (
+    SelfEvaluation,
+    TriadPlace,
+    VisitPlan,
+    WriteUp,
+    WriteUpDecision,
 )
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR

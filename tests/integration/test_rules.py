@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from review_engine.domain import Rag, SharingLevel
+from review_engine.core.domain import Rag, SharingLevel
 from review_engine.errors import GuardRejected, InvalidInput, NotPermitted
 from review_engine.runtime import Runtime
 from review_engine.services import actions, history, sef, transitions, writeups

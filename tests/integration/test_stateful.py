@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from review_engine.config import Settings
-from review_engine.domain import Role
+from review_engine.core.domain import Role
+from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
 from review_engine.errors import ReviewEngineError
 from review_engine.runtime import Runtime
 from review_engine.services import admin, clusters, cycles, history, people, schools, transitions
 from review_engine.testing import FakeClock
-from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
 
 WORKFLOW = WorkflowCatalog().get(DEFAULT_WORKFLOW)
 MOVES = sorted({(m.name, t.trigger) for m in WORKFLOW.machines.values() for t in m.transitions})

@@ -24,17 +24,16 @@ import pytest
 from sqlalchemy import event, func
 from sqlmodel import col, select
 
+from review_engine.adapters.mail import SmtpSettings
 from review_engine.clock import LONDON
-from review_engine.domain import Role
-from review_engine.mailer import SmtpSettings
+from review_engine.core.domain import Role
+from review_engine.core.sef_file import SefFormat
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import OutboxMessage, OverdueMark, PlanStep
-from review_engine.sef_file import SefFormat
+from review_engine.services import _due_work as due_work
 from review_engine.services import (
     calendars,
     clusters,
     cycles,
-    due_work,
     history,
     outbox,
     people,
@@ -42,8 +41,9 @@ from review_engine.services import (
     sef,
     transitions,
 )
-from review_engine.services.due_work import OVERDUE_REMINDERS, reminder_kind
+from review_engine.services._due_work import OVERDUE_REMINDERS, reminder_kind
 from review_engine.services.tick import tick
+from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR, SAMPLES
 
@@ -457,7 +457,8 @@ import os, signal, sys, time
 from datetime import datetime
 from review_engine.config import Settings
 from review_engine.runtime import Runtime
-from review_engine.services import due_work, tick as t
+from review_engine.services import tick as t
+from review_engine.services import _due_work as due_work
 
 url, data_dir, now, mode = sys.argv[1:5]
 rt = Runtime.open(Settings(database_url=url, data_dir=data_dir), actor="scheduler")

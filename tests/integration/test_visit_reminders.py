@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime
 from icalendar import Calendar
 from sqlmodel import col, select
 
-from review_engine.domain import Slot
+from review_engine.core.domain import Slot
 from review_engine.runtime import Runtime
-from review_engine.schedule_tables import OutboxMessage
 from review_engine.services import outbox, visits
 from review_engine.services.tick import tick
+from review_engine.store.schedule_tables import OutboxMessage
 from review_engine.testing import FakeClock
 from tests.integration.phase_helpers import CYCLE, HEADS, plan_visit, set_rotation_triads
 from tests.integration.test_outbox_smtp import Mailbox, smtp  # noqa: F401 - the fixture

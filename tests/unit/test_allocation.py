@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from review_engine.allocation import (
+from review_engine.core.allocation import (
     AllocationProblem,
     Assignment,
     SchoolNode,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import review_engine
-from review_engine.calendar import (
+from review_engine.core.calendar import (
     Closure,
     ClosureKind,
     HalfTermDates,
@@ -24,9 +24,9 @@ from review_engine.calendar import (
     resolve_boundary,
     validate,
 )
-from review_engine.domain import HalfTerm
+from review_engine.core.domain import HalfTerm
+from review_engine.core.term_dates import parse_csv, parse_ics, read_csv, read_ics
 from review_engine.errors import FileFormatError, ImportRejected, InvalidInput
-from review_engine.term_dates import parse_csv, parse_ics, read_csv, read_ics
 
 SAMPLES = Path(review_engine.__file__).parent / "samples"
 SAMPLE_CSV = SAMPLES / "term-dates-2026-27.csv"

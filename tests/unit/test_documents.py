@@ -14,8 +14,21 @@ from typing import Any
 
 import pytest
 
-from review_engine import exporters
-from review_engine.document_context import (
+from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.documents import (
+    DocumentKind,
+    Format,
+    document_title,
+    environment,
+    exporters,
+    files,
+    render,
+    render_html,
+    render_markdown,
+    suggested_filename,
+    supported_formats,
+)
+from review_engine.documents.context import (
     AgendaItem,
     ClusterReportContext,
     DocumentContext,
@@ -39,19 +52,7 @@ from review_engine.document_context import (
     VisitPackContext,
     WriteupReportContext,
 )
-from review_engine.documents import (
-    DocumentKind,
-    Format,
-    document_title,
-    environment,
-    markdown_escape,
-    render,
-    render_html,
-    render_markdown,
-    suggested_filename,
-    supported_formats,
-)
-from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.documents.templating import markdown_escape
 from review_engine.errors import InvalidInput
 
 EVIL = "<script>alert(1)</script> {{ 7*7 }} {% raw %}"
@@ -599,28 +600,28 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
          "reserved", "control"],
 )  # fmt: skip
 def test_safe_filename(text: str, expected: str) -> None:
-    assert exporters.safe_filename(text) == expected
+    assert files.safe_filename(text) == expected
 
 
 def test_safe_filename_is_capped() -> None:
-    assert len(exporters.safe_filename("x" * 500)) == 100
-    assert len(exporters.safe_filename("x" * 500, max_length=20)) == 20
+    assert len(files.safe_filename("x" * 500)) == 100
+    assert len(files.safe_filename("x" * 500, max_length=20)) == 20
 
 
 def test_a_school_called_etc_passwd_lands_inside_the_output_folder(tmp_path: Path) -> None:
     context = SupportPlanContext("C/2026-27", SchoolRef("../../etc/passwd", "1"))
     name = suggested_filename(DocumentKind.SUPPORT_PLAN, context, Format.PDF)
     assert name == "support-plan-etc-passwd-1-C-2026-27.pdf"
-    written = exporters.write_document(tmp_path, "../../etc/passwd.pdf", b"x")
+    written = files.write_document(tmp_path, "../../etc/passwd.pdf", b"x")
     assert written.parent == tmp_path.resolve() and written.name == "etc-passwd.pdf"
-    assert exporters.output_path(tmp_path, "../..").parent == tmp_path.resolve()
+    assert files.output_path(tmp_path, "../..").parent == tmp_path.resolve()
 
 
 def test_write_atomic_replaces_the_file_whole(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     target.write_bytes(b"old")
     os.chmod(target, 0o640)
-    exporters.write_atomic(target, b"new")
+    files.write_atomic(target, b"new")
     assert target.read_bytes() == b"new"
     assert target.stat().st_mode & 0o777 == 0o640
     assert os.listdir(tmp_path) == ["report.html"]
@@ -637,12 +638,12 @@ def test_write_atomic_leaves_no_temp_file_on_error(
 
     monkeypatch.setattr(exporters.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        exporters.write_atomic(target, b"new")
+        files.write_atomic(target, b"new")
     assert os.listdir(tmp_path) == ["report.pdf"]
     assert target.read_bytes() == b"old"
 
 
 def test_write_atomic_leaves_no_temp_file_when_data_is_not_bytes(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        exporters.write_atomic(tmp_path / "x.csv", "text, not bytes")  # type: ignore[arg-type]
+        files.write_atomic(tmp_path / "x.csv", "text, not bytes")  # type: ignore[arg-type]
     assert os.listdir(tmp_path) == []

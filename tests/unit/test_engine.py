@@ -6,10 +6,10 @@ from typing import Any, cast
 
 import pytest
 
-from review_engine.engine import CompiledWorkflow
+from review_engine.core.engine import CompiledWorkflow
+from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog, parse
 from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
-from review_engine.guards import GuardContext
-from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog, parse
+from review_engine.rules.guards import GuardContext
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,14 @@ from types import ModuleType
 
 import pytest
 
-from review_engine.errors import FileFormatError, NotFound, RowError
-from review_engine.gias import (
+from review_engine.core.gias import (
     COLUMNS,
     PHASE_ALTERNATIVE_PROVISION,
     PHASE_SPECIAL,
     SchoolRecord,
     read_gias,
 )
+from review_engine.errors import FileFormatError, NotFound, RowError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path("/work/shared/data")

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 from icalendar import Calendar
 
-from review_engine.document_context import Person, SchoolRef, VisitInviteContext
-from review_engine.domain import Slot
+from review_engine.core.domain import Slot
+from review_engine.documents.context import Person, SchoolRef, VisitInviteContext
+from review_engine.documents.invites import invite_ics, visit_uid
 from review_engine.errors import InvalidInput
-from review_engine.invites import invite_ics, visit_uid
 
 NOW = datetime(2027, 1, 10, 15, 30, tzinfo=UTC)
 FACILITATOR = Person("Fran Facilitator", "facilitator@example.org")

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from review_engine.adapters.mail import Attachment, OutgoingMessage, SmtpSettings, send
 from review_engine.errors import InvalidInput
-from review_engine.mailer import Attachment, OutgoingMessage, SmtpSettings, send
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 

@@ -15,9 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from review_engine.config import normalise_url
-from review_engine.errors import ReviewEngineError, SchedulerBusy
-from review_engine.scheduler import (
+from review_engine.adapters.scheduler import (
     FileLeaderLock,
     HeartbeatInfo,
     PostgresAdvisoryLock,
@@ -26,6 +24,8 @@ from review_engine.scheduler import (
     next_run_times,
     run_scheduler,
 )
+from review_engine.config import normalise_url
+from review_engine.errors import ReviewEngineError, SchedulerBusy
 from review_engine.testing import FakeClock
 
 POSTGRES_ENV = "REVIEW_TEST_POSTGRES_URL"
@@ -411,7 +411,7 @@ def test_next_run_times_accepts_london_time_and_refuses_naive():
 def test_jobs_live_in_memory_run_however_late_and_never_overlap(clock: FakeClock):
     from apscheduler.jobstores.memory import MemoryJobStore
 
-    from review_engine.scheduler import _build_scheduler
+    from review_engine.adapters.scheduler import _build_scheduler
 
     ticker = _Ticker(lambda now: None, lambda info: None, clock, hourly=True)
     scheduler = _build_scheduler(ticker, clock.now(), hourly=True)

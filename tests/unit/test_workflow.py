@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from review_engine.domain import Scope
+from review_engine.core.domain import Scope
+from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog, parse
 from review_engine.errors import WorkflowError
-from review_engine.workflow import DEFAULT_WORKFLOW, WorkflowCatalog, parse
 
 MINIMAL = """
 name: tiny

@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from review_engine import policy
-from review_engine.engine import Fired
-from review_engine.models import Cluster, Cycle, Review, School
-from review_engine.policy import Actor
-from review_engine.relations import Relation
+from review_engine.core.engine import Fired
+from review_engine.core.relations import Relation
+from review_engine.rules import policy
+from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
-from review_engine.services.lookup import cycle_label, get_cycle, get_review, get_school
+from review_engine.services._lookup import cycle_label, get_cycle, get_review, get_school
 from review_engine.services.transitions import apply_trigger, review_states
+from review_engine.store.models import Cluster, Cycle, Review, School
 
 
 @dataclass

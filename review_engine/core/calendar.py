@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from review_engine.domain import HalfTerm
+from review_engine.core.domain import HalfTerm
 from review_engine.errors import InvalidInput
 
 LONDON = ZoneInfo("Europe/London")

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from review_engine.document_context import Person, VisitInviteContext
-from review_engine.domain import Slot
+from review_engine.core.domain import Slot
+from review_engine.documents.context import Person, VisitInviteContext
 from review_engine.errors import InvalidInput
 
 LONDON = ZoneInfo("Europe/London")

@@ -7,7 +7,7 @@ import re
 from sqlmodel import Session, select
 
 from review_engine.errors import InvalidInput, NotFound
-from review_engine.models import Cluster, Cycle, Person, Review, School
+from review_engine.store.models import Cluster, Cycle, Person, Review, School
 
 YEAR_RE = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from transitions import EventData, Machine
 
+from review_engine.core.workflow import MachineDef, WorkflowDef
 from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
-from review_engine.guards import GUARDS, GuardContext
-from review_engine.workflow import MachineDef, WorkflowDef
+from review_engine.rules.guards import GUARDS, GuardContext
 
 
 class _Subject:

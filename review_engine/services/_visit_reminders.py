@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_engine import document_context as dc
-from review_engine import invites
-from review_engine.domain import Slot
-from review_engine.exporters import safe_filename
-from review_engine.models import Cluster, Person, Review, ReviewState, School
-from review_engine.phase_tables import TriadPlace, VisitPlan
-from review_engine.services.batch import chunks, in_
+from review_engine.core.domain import Slot
+from review_engine.documents import context as dc
+from review_engine.documents import invites, safe_filename
+from review_engine.store.batch import chunks, in_
+from review_engine.store.models import Cluster, Person, Review, ReviewState, School
+from review_engine.store.phase_tables import TriadPlace, VisitPlan
 
 VISIT_ITEM = "visit@"  # + the URN of the school reminded
 

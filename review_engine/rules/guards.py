@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from review_engine.domain import Rag
-from review_engine.models import Cycle, Review, TransitionLog
-from review_engine.phase_tables import (
+from review_engine.core.domain import Rag
+from review_engine.store.models import Cycle, Review, TransitionLog
+from review_engine.store.phase_tables import (
     SelfEvaluation,
     SupportAction,
     TriadPlace,

@@ -3,9 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import review_engine.models
-import review_engine.phase_tables
-import review_engine.schedule_tables  # noqa: F401
+import review_engine.store.models
+import review_engine.store.phase_tables
+import review_engine.store.schedule_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

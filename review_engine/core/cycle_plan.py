@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from review_engine.calendar import TermCalendar, resolve_boundary
+from review_engine.core.calendar import TermCalendar, resolve_boundary
+from review_engine.core.workflow import WorkflowDef
 from review_engine.errors import InvalidInput
-from review_engine.workflow import WorkflowDef
 
 
 @dataclass(frozen=True)

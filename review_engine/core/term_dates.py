@@ -13,7 +13,7 @@ from pathlib import Path
 
 import icalendar
 
-from review_engine.calendar import (
+from review_engine.core.calendar import (
     LONDON,
     Closure,
     ClosureKind,
@@ -25,7 +25,7 @@ from review_engine.calendar import (
     parse_half_term,
     validate,
 )
-from review_engine.domain import HalfTerm
+from review_engine.core.domain import HalfTerm
 from review_engine.errors import FileFormatError, ImportRejected, RowError
 
 CSV_COLUMNS = ("academic_year", "kind", "label", "first_day", "last_day")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from review_engine.allocation import (
+from review_engine.core.allocation.model import (
     NEAREST,
     SCALE,
     AllocationProblem,

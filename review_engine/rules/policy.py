@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from review_engine.domain import Role, SharingLevel
+from review_engine.core.domain import Role, SharingLevel
+from review_engine.core.relations import Relation
 from review_engine.errors import NotPermitted
-from review_engine.models import Cluster, Cycle, Membership, Person
-from review_engine.phase_tables import TriadPlace, WriteUp
-from review_engine.relations import Relation
+from review_engine.store.models import Cluster, Cycle, Membership, Person
+from review_engine.store.phase_tables import TriadPlace, WriteUp
 
 SYSTEM_ACTORS = frozenset({"scheduler"})
 

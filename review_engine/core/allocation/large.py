@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from review_engine.allocation import _Arcs, _flow, _member, _Prep, _reverse
+from review_engine.core.allocation.model import _Arcs, _flow, _member, _Prep, _reverse
 
 _LAGRANGE_STEPS = 64  # subgradient steps; the bound is within ~0.05% of the LP's by then
 _AVERAGE_FROM = 15  # flows averaged (the LP estimate) from this step on

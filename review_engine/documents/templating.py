@@ -6,18 +6,16 @@ templates escape every ``{{ expression }}`` for Markdown through the environment
 ``finalize`` hook, so no template can forget to. User text only ever reaches a template as
 data: nothing here compiles a string from a context as a template.
 
-PDF, Word and CSV are produced by ``review_engine.exporters`` (imported when first needed,
+PDF, Word and CSV are produced by ``review_engine.documents.exporters`` (imported when first needed,
 since WeasyPrint takes a second to import).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from datetime import date, time
-from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from review_engine.document_context import (
+from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.documents.context import (
     ClusterReportContext,
     DocumentContext,
     PracticeDirectoryContext,
@@ -35,30 +34,8 @@ from review_engine.document_context import (
     VisitPackContext,
     WriteupReportContext,
 )
-from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.documents.kinds import DocumentKind, Format
 from review_engine.errors import InvalidInput
-
-
-class DocumentKind(StrEnum):
-    """The documents the engine produces."""
-
-    SEF_SUMMARY = "sef_summary"
-    VISIT_PACK = "visit_pack"
-    WRITEUP_REPORT = "writeup_report"
-    SUPPORT_PLAN = "support_plan"
-    CLUSTER_REPORT = "cluster_report"
-    PRACTICE_DIRECTORY = "practice_directory"
-
-
-class Format(StrEnum):
-    """The file formats a document can be written in."""
-
-    HTML = "html"
-    MD = "md"
-    PDF = "pdf"
-    DOCX = "docx"
-    CSV = "csv"
-
 
 CONTEXT_TYPES: dict[DocumentKind, type] = {
     DocumentKind.SEF_SUMMARY: SefSummaryContext,
@@ -327,55 +304,3 @@ def render_markdown(kind: DocumentKind, context: DocumentContext) -> str:
     return _template(kind, Format.MD).render(
         doc=context, title=document_title(kind, context), kind=kind
     )
-
-
-def render(
-    kind: DocumentKind,
-    context: DocumentContext,
-    *,
-    fmt: Format,
-    docx_template: str | os.PathLike[str] | None = None,
-) -> bytes:
-    """Render a typed context as a document in fmt; docx_template lends its styles to Word."""
-    kind = DocumentKind(kind)
-    try:
-        fmt = Format(fmt)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown format {fmt!r}; formats are {', '.join(f.value for f in Format)}"
-        ) from None
-    check_format(kind, fmt)
-    check_context(kind, context)
-    if fmt is Format.HTML:
-        return render_html(kind, context).encode("utf-8")
-    if fmt is Format.MD:
-        return render_markdown(kind, context).encode("utf-8")
-
-    from review_engine import exporters  # WeasyPrint and python-docx load only when needed
-
-    if fmt is Format.PDF:
-        return exporters.html_to_pdf(render_html(kind, context))
-    if fmt is Format.DOCX:
-        return exporters.to_docx(kind, context, template=docx_template)
-    return exporters.to_csv(kind, context)
-
-
-def suggested_filename(kind: DocumentKind, context: DocumentContext, fmt: Format) -> str:
-    """A safe file name for a rendered document, e.g. writeup-report-st-marys-105000.pdf."""
-    from review_engine.exporters import safe_filename
-
-    match context:
-        case SefSummaryContext():
-            subject = f"{context.school.name}-{context.school.urn}-{context.cycle}"
-        case VisitPackContext() | WriteupReportContext():
-            subject = f"{context.host.name}-{context.host.urn}-{context.cycle}"
-        case SupportPlanContext():
-            subject = f"{context.school.name}-{context.school.urn}-{context.cycle}"
-        case ClusterReportContext():
-            subject = context.cycle
-        case PracticeDirectoryContext():
-            subject = context.cluster
-        case _:
-            raise TypeError(f"{type(context).__name__} is not a document context")
-    stem = safe_filename(f"{DocumentKind(kind).value.replace('_', '-')}-{subject}")
-    return f"{stem}.{Format(fmt).value}"

@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from review_engine import cycle_plan
+from review_engine.core import cycle_plan
+from review_engine.core.domain import HalfTerm, Rag, Role
 from review_engine.documents import environment
-from review_engine.domain import HalfTerm, Rag, Role
-from review_engine.models import Person, Review, ReviewState, TransitionLog
-from review_engine.phase_tables import SupportAction, TriadPlace, VisitPlan
-from review_engine.schedule_tables import OutboxMessage, OverdueMark, PlanStep
-from review_engine.services.batch import chunks, in_, insert_ignore, table_of
+from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
 from review_engine.services.transitions import compiled_for
-from review_engine.services.visit_reminders import VISIT_ITEM, invites_for, owed_visits
+from review_engine.store.batch import chunks, in_, insert_ignore, table_of
+from review_engine.store.models import Person, Review, ReviewState, TransitionLog
+from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
+from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 
 SYSTEM_ACTOR = "scheduler"
 OVERDUE_REMINDERS = 4  # on the day after the due date, then weekly, at most this many

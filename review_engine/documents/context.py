@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from review_engine.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
 
 # --- shared pieces ---------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from review_engine.domain import Scope
+from review_engine.core.domain import Scope
+from review_engine.core.relations import Relation
 from review_engine.errors import NotFound, WorkflowError
-from review_engine.guards import GUARDS
-from review_engine.relations import Relation
+from review_engine.rules.guards import GUARDS
 
 DEFAULT_WORKFLOW = "triad-peer-review"
 

@@ -13,8 +13,8 @@ from enum import StrEnum
 
 import yaml
 
+from review_engine.core.frameworks import Framework
 from review_engine.errors import FileFormatError, ImportRejected, RowError
-from review_engine.frameworks import Framework
 
 FIELDS = (
     ("strengths", "Strengths"),
