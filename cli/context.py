@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
-from review_engine.config import Settings
-from review_engine.runtime import Runtime
+if TYPE_CHECKING:  # both are imported when a command first needs them: a quick `--version`
+    from review_engine.config import Settings
+    from review_engine.runtime import Runtime
 
 
 @dataclass
@@ -18,6 +20,8 @@ class CliState:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from review_engine.runtime import Runtime
+
             self._runtime = Runtime.open(self.settings, actor=self.actor)
         return self._runtime
 
@@ -32,6 +36,8 @@ def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()
     obj = root.obj
     if not isinstance(obj, CliState):
+        from review_engine.config import Settings
+
         obj = root.obj = CliState(settings=Settings())
     return obj
 

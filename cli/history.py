@@ -14,11 +14,6 @@ from .context import runtime
 from .output import print_json, say, table, when
 
 
-def register(app: typer.Typer) -> None:
-    app.command("trigger")(trigger)
-    app.command("history")(history)
-
-
 def trigger(
     ctx: typer.Context,
     cycle: Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")],

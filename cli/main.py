@@ -2,44 +2,142 @@
 
 Exit codes: 0 success; 1 a user error (ReviewEngineError: one line on stderr, no traceback);
 2 a usage error (unknown option, missing argument; from Typer/Click).
+
+Start-up is kept short: each noun's module (and the services, solver and exporters behind it)
+is imported only when its command runs. `COMMANDS` names where each command lives and its
+one-line help, so `review --help` lists every command without importing any of them.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from importlib.metadata import version as dist_version
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from review_engine.config import Settings
 from review_engine.errors import ReviewEngineError
-from review_engine.services import admin
 
-from . import (
-    calendar,
-    cluster,
-    cycle,
-    docs,
-    history,
-    people,
-    schedule,
-    schools,
-    sef,
-    support,
-    triads,
-    visit,
-    workflow,
-    writeup,
-)
-from .context import CliState, state
-from .demo import demo
-from .output import say
+from .context import CliState
 
 
-class _ErrorBoundary(TyperGroup):
-    """Turns every ReviewEngineError raised below into one line on stderr and exit 1."""
+@dataclass(frozen=True)
+class Lazy:
+    """A command in `cli/<module>.py`: a Typer app (a noun) or a function (a verb)."""
+
+    target: str  # "module:attribute"
+    help: str  # the one-line help `review --help` shows; a test keeps it equal to the real one
+    extra: tuple[tuple[str, Lazy], ...] = ()  # sub-commands that live in another module
+
+
+# In the order `review --help` lists them (Typer lists verbs before nouns).
+COMMANDS: dict[str, Lazy] = {
+    "tick": Lazy(
+        "schedule:tick",
+        "Apply every passed boundary once, mark late work overdue, queue reminders.",
+    ),
+    "trigger": Lazy(
+        "history:trigger", "Fire a trigger on a cycle or on one school's phase machine."
+    ),
+    "history": Lazy(
+        "history:history", "Every state change in a cycle: when, who, what, from, to, why."
+    ),
+    "demo": Lazy(
+        "demo:demo",
+        "Run a whole review cycle for the sample cluster on an embedded SQLite database.",
+    ),
+    "schools": Lazy("schools:app", "Schools, from Get Information about Schools."),
+    "cluster": Lazy("cluster:app", "Clusters of schools that review each other."),
+    "people": Lazy("people:app", "People who take part."),
+    "cycle": Lazy(
+        "cycle:app",
+        "Review cycles (one per cluster per year).",
+        extra=(
+            (
+                "plan",
+                Lazy(
+                    "schedule:plan",
+                    "The cycle's dated plan: when each phase opens and what is due when.",
+                ),
+            ),
+        ),
+    ),
+    "workflows": Lazy("workflow:app", "Workflow definitions (data files)."),
+    "sef": Lazy("sef:app", "Self-evaluations (SEF)."),
+    "triads": Lazy("triads:app", "Triads: who visits whom."),
+    "conflicts": Lazy("triads:conflicts_app", "Pairs of schools never paired."),
+    "availability": Lazy("triads:availability_app", "Who can visit or host this cycle."),
+    "visit": Lazy(
+        "visit:app",
+        "Peer visits: focus, date, agenda.",
+        extra=(
+            (
+                "ics",
+                Lazy(
+                    "docs:visit_ics",
+                    "Write the visit's calendar invite (.ics) for Outlook and other calendars.",
+                ),
+            ),
+        ),
+    ),
+    "writeup": Lazy("writeup:app", "WWW/EBI write-ups."),
+    "actions": Lazy("support:actions_app", "Support actions from the EBIs."),
+    "practice": Lazy("support:practice_app", "The good-practice directory."),
+    "feedback": Lazy("support:feedback_app", "Feedback on visits."),
+    "calendar": Lazy("calendar:app", "Term calendars."),
+    "scheduler": Lazy("schedule:scheduler_app", "The scheduler service."),
+    "outbox": Lazy("schedule:outbox_app", "Reminders waiting to be sent."),
+    "docs": Lazy("docs:app", "Documents: SEF summary, visit pack, reports."),
+}
+
+
+def load(name: str, spec: Lazy) -> Any:
+    """Import the command's module and build its click command, as `add_typer` would."""
+    module, attribute = spec.target.split(":")
+    found = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+    shell = typer.Typer(add_completion=False)
+    shell.callback()(_nothing)  # a callback makes `shell` a group even with one command
+    if isinstance(found, typer.Typer):
+        shell.add_typer(found, name=name)
+    else:
+        shell.command(name)(found)
+    group = typer.main.get_command(shell)
+    assert isinstance(group, TyperGroup)
+    command = group.commands[name]
+    if isinstance(command, TyperGroup):
+        for sub, sub_spec in spec.extra:
+            command.add_command(_Placeholder(sub, sub_spec))
+    return command
+
+
+def _nothing() -> None:
+    pass
+
+
+class _Placeholder(TyperCommand):
+    """Stands in for a command in help listings; running it imports and runs the real one."""
+
+    def __init__(self, name: str, spec: Lazy) -> None:
+        super().__init__(name, help=spec.help)
+        self.spec = spec
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        assert self.name is not None
+        return load(self.name, self.spec).make_context(info_name, args, parent=parent, **extra)
+
+
+class _Root(TyperGroup):
+    """Lists every command without importing it, and is the one error boundary: every
+    ReviewEngineError raised below becomes one line on stderr and exit 1."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, spec in COMMANDS.items():
+            self.add_command(_Placeholder(name, spec))
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -53,7 +151,7 @@ class _ErrorBoundary(TyperGroup):
 
 
 app = typer.Typer(
-    cls=_ErrorBoundary,
+    cls=_Root,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,6 +161,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import version as dist_version
+
         typer.echo(f"review {dist_version('review-engine')}")
         raise typer.Exit()
 
@@ -80,42 +180,24 @@ def root(
     ] = False,
 ) -> None:
     """Run a cluster's year of school-to-school peer review."""
+    from review_engine.config import Settings
+
     ctx.obj = CliState(settings=Settings(), actor=as_.lower() if as_ else None)
 
 
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the database, or upgrade its schema to this version."""
+    from review_engine.services import admin
+
+    from .context import state
+    from .output import say
+
     report = admin.init_database(state(ctx).settings)
     if report.before == report.after:
         say(f"database {report.url} is up to date (schema {report.after})")
     else:
         say(f"database {report.url}: schema {report.before or 'empty'} -> {report.after}")
-
-
-app.add_typer(schools.app, name="schools")
-app.add_typer(cluster.app, name="cluster")
-app.add_typer(people.app, name="people")
-app.add_typer(cycle.app, name="cycle")
-app.add_typer(workflow.app, name="workflows")
-app.add_typer(sef.app, name="sef")
-app.add_typer(triads.app, name="triads")
-app.add_typer(triads.conflicts_app, name="conflicts")
-app.add_typer(triads.availability_app, name="availability")
-app.add_typer(visit.app, name="visit")
-app.add_typer(writeup.app, name="writeup")
-app.add_typer(support.actions_app, name="actions")
-app.add_typer(support.practice_app, name="practice")
-app.add_typer(support.feedback_app, name="feedback")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(schedule.scheduler_app, name="scheduler")
-app.add_typer(schedule.outbox_app, name="outbox")
-app.command("tick")(schedule.tick)
-app.add_typer(docs.app, name="docs")
-visit.app.command("ics")(docs.visit_ics)
-cycle.app.command("plan")(schedule.plan)
-history.register(app)
-app.command("demo")(demo)
 
 
 def main() -> None:

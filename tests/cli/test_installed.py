@@ -74,7 +74,7 @@ def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) ->
     for needed in (
         "review_engine/cli/main.py",
         "review_engine/workflows/triad-peer-review.yaml",
-        "review_engine/migrations/script.py.mako",
+        "review_engine/store/migrations/script.py.mako",
         "review_engine/samples/gias-sample.csv",
         "review_engine/templates/documents/writeup_report.html.j2",
         "review_engine/templates/email/reminder.txt.j2",
