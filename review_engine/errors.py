@@ -11,6 +11,7 @@ keep the ids as attributes so callers (and tests) need not parse text.
     │   ├── ImportRejected            a CSV/ICS import with bad rows (each names its line)
     │   └── FileFormatError           a submitted file is malformed (names its line)
     ├── WorkflowError                 a workflow definition is invalid (names the states)
+    ├── PhaseMissing                  the cycle's workflow has no such phase (e.g. no write-up)
     ├── TransitionError
     │   ├── TransitionNotAllowed      trigger not allowed in the current state
     │   └── GuardRejected             a guard said no, and why
@@ -110,6 +111,15 @@ class WorkflowError(ReviewEngineError):
         self.states = sorted(states)
         named = f": {', '.join(self.states)}" if self.states else ""
         super().__init__(f"workflow {workflow}: {problem}{named}")
+
+
+class PhaseMissing(ReviewEngineError):
+    """A phase command on a cycle whose workflow has no machine playing that part."""
+
+    def __init__(self, workflow: str, phase: str) -> None:
+        self.workflow = workflow
+        self.phase = phase
+        super().__init__(f"workflow {workflow} has no {phase} phase")
 
 
 class TransitionError(ReviewEngineError):

@@ -3,20 +3,30 @@
 Machines are never attached to SQLModel rows. A trigger is fired on a light `_Subject` that
 holds the current state; the engine checks the trigger is allowed (TransitionNotAllowed names
 the state and the triggers allowed there), runs the named guards (GuardRejected says why),
-and returns the new state. Persisting it, with its history row and version check, is the job
-of `review_engine.services.transitions`.
+and returns the new state. The guards themselves are given by the caller (they read the
+database, which the core never imports: `review_engine.rules.guards`). Persisting the new
+state, with its history row and version check, is the job of `review_engine.store.state_writer`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from transitions import EventData, Machine
 
 from review_engine.core.workflow import MachineDef, WorkflowDef
 from review_engine.errors import GuardRejected, InvalidInput, TransitionNotAllowed
-from review_engine.rules.guards import GUARDS, GuardContext
+
+
+class GuardInput(Protocol):
+    """What the engine itself reads of a guard's context: the reason given, if any."""
+
+    reason: str | None
+
+
+Guard = Callable[[Any], str | None]
 
 
 class _Subject:
@@ -34,8 +44,7 @@ class _GuardFailed(Exception):
         self.why = why
 
 
-def _condition(name: str) -> Any:
-    check = GUARDS[name]
+def _condition(name: str, check: Guard) -> Any:
 
     def run(event: EventData) -> bool:
         why = check(event.kwargs["ctx"])
@@ -60,12 +69,12 @@ class Fired:
 class CompiledWorkflow:
     """A workflow's machines, built once and shared by every record that follows it."""
 
-    def __init__(self, definition: WorkflowDef) -> None:
+    def __init__(self, definition: WorkflowDef, guards: Mapping[str, Guard]) -> None:
         self.definition = definition
+        self._guards = guards
         self._machines = {name: self._build(m) for name, m in definition.machines.items()}
 
-    @staticmethod
-    def _build(m: MachineDef) -> Machine:
+    def _build(self, m: MachineDef) -> Machine:
         return Machine(
             model=None,
             states=list(m.states),
@@ -75,7 +84,7 @@ class CompiledWorkflow:
                     "trigger": t.trigger,
                     "source": list(t.sources),
                     "dest": t.dest,
-                    "conditions": [_condition(g) for g in t.guards],
+                    "conditions": [_condition(g, self._guards[g]) for g in t.guards],
                 }
                 for t in m.transitions
             ],
@@ -84,11 +93,11 @@ class CompiledWorkflow:
         )
 
     def fire(
-        self, *, subject: str, machine: str, trigger: str, state: str, ctx: GuardContext
+        self, *, subject: str, machine: str, trigger: str, state: str, ctx: GuardInput
     ) -> Fired:
         """Apply `trigger` to a record of `machine` in `state`; raises if not allowed."""
         mdef = self.definition.machine(machine)
-        transition = mdef.by_state.get(state, {}).get(trigger)
+        transition = mdef.transition(state, trigger)
         if transition is None:
             raise TransitionNotAllowed(
                 subject=subject,

@@ -10,4 +10,5 @@ class Relation(StrEnum):
     SCHOOL = "school"  # staff of the school whose machine it is (the host, for visits)
     REVIEWER = "reviewer"  # staff of a school visiting this host in this cycle
     LEAD_REVIEWER = "lead_reviewer"  # staff of the lead visiting school
+    CO_REVIEWER = "co_reviewer"  # staff of a visiting school that is not the lead
     SYSTEM = "system"  # the scheduler

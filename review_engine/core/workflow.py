@@ -3,7 +3,9 @@
 A workflow is one cycle-level machine plus one machine per phase for each school. Loading
 checks the structure (pydantic) and then the graph of every machine: one initial state, every
 state reachable, no trap states, a final state reachable from every state, and every guard
-name known to the registry. Errors name the offending states.
+name known. Then the phase contract (`review_engine.core.phases`): a machine that plays a part
+(by its name or `role:`) must have the states and transitions that part needs, and a guard
+that reads a part's records may only sit on the machine playing it. Errors name the states.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from review_engine.core.domain import Scope
+from review_engine.core.phases import (
+    CONTRACTS,
+    GUARD_NEEDS,
+    GuardName,
+    Part,
+    missing,
+    part_of_guard,
+)
 from review_engine.core.relations import Relation
-from review_engine.errors import NotFound, WorkflowError
-from review_engine.rules.guards import GUARDS
+from review_engine.errors import NotFound, PhaseMissing, WorkflowError
 
 DEFAULT_WORKFLOW = "triad-peer-review"
 
@@ -51,6 +60,8 @@ class _MachineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: Scope
+    role: Part | None = None
+    label: str = ""
     description: str = ""
     initial: str
     final: list[str]
@@ -100,6 +111,8 @@ class MachineDef:
     states: tuple[str, ...]
     transitions: tuple[TransitionDef, ...]
     description: str = ""
+    part: Part | None = None
+    label: str = ""
 
     @cached_property
     def by_state(self) -> Mapping[str, Mapping[str, TransitionDef]]:
@@ -112,6 +125,10 @@ class MachineDef:
 
     def allowed(self, state: str) -> list[str]:
         return sorted(self.by_state.get(state, {}))
+
+    def transition(self, state: str, trigger: str) -> TransitionDef | None:
+        """The transition `trigger` takes from `state`, if any: the one place this is decided."""
+        return self.by_state.get(state, {}).get(trigger)
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,23 @@ class WorkflowDef:
     @property
     def school_machines(self) -> list[MachineDef]:
         return [m for m in self.machines.values() if m.scope is Scope.SCHOOL]
+
+    @cached_property
+    def parts(self) -> Mapping[Part, MachineDef]:
+        """The machines that play a part of the phase contract, by part."""
+        return {m.part: m for m in self.machines.values() if m.part is not None}
+
+    def phase(self, part: Part) -> MachineDef:
+        """The machine playing `part`; PhaseMissing (one line) when the workflow has none."""
+        found = self.parts.get(part)
+        if found is None:
+            raise PhaseMissing(self.name, CONTRACTS[part].label)
+        return found
+
+    def label(self, machine: str) -> str:
+        """A machine in words, for people (its `label:`, else its part's, else its name)."""
+        found = self.machines.get(machine)
+        return found.label if found is not None else machine.replace("_", " ")
 
     def machine(self, name: str) -> MachineDef:
         try:
@@ -190,6 +224,7 @@ def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
     if len(cycle_machines) != 1:
         raise WorkflowError(spec.name, "needs exactly one machine with scope cycle", cycle_machines)
     cycle_machine = machines[cycle_machines[0]]
+    _check_parts(spec.name, machines)
     return WorkflowDef(
         name=spec.name,
         version=spec.version,
@@ -252,6 +287,7 @@ def _check_deadlines(
 
 def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
     where = f"{workflow} machine {name}"
+    part = _part_of(workflow, name, spec)
     states = spec.states
     known = set(states)
     duplicates = {s for s in states if states.count(s) > 1}
@@ -267,7 +303,7 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
     for t in spec.transitions:
         _require_known(where, f"transition {t.trigger} names undeclared states", t.source, known)
         _require_known(where, f"transition {t.trigger} names undeclared states", [t.dest], known)
-        unknown = [g for g in t.guards if g not in GUARDS]
+        unknown = [g for g in t.guards if g not in _GUARD_NAMES]
         if unknown:
             raise WorkflowError(
                 where, f"transition {t.trigger} uses unknown guards {', '.join(unknown)}", t.source
@@ -309,7 +345,67 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
             for t in spec.transitions
         ),
         description=spec.description,
+        part=part,
+        label=spec.label or (CONTRACTS[part].label if part else name.replace("_", " ")),
     )
+
+
+_GUARD_NAMES = frozenset(g.value for g in GuardName)
+
+
+def _part_of(workflow: str, name: str, spec: _MachineSpec) -> Part | None:
+    if spec.role is not None:
+        part: Part | None = spec.role
+    else:
+        part = Part(name) if name in Part._value2member_map_ else None
+    if part is not None and spec.scope is not Scope.SCHOOL:
+        raise WorkflowError(
+            f"{workflow} machine {name}",
+            f"plays the {CONTRACTS[part].label} part, so needs scope school",
+        )
+    return part
+
+
+def _check_parts(workflow: str, machines: Mapping[str, MachineDef]) -> None:
+    """Each part at most once; each player has what its part needs; guards on their part."""
+    players: dict[Part, str] = {}
+    for m in machines.values():
+        where = f"{workflow} machine {m.name}"
+        if m.part is not None:
+            contract = CONTRACTS[m.part]
+            if m.part in players:
+                raise WorkflowError(
+                    workflow,
+                    f"two machines play the {contract.label} part",
+                    [players[m.part], m.name],
+                )
+            players[m.part] = m.name
+            edges = {(t.trigger, s, t.dest) for t in m.transitions for s in t.sources}
+            lacks = missing(contract, set(m.states), edges)
+            if lacks:
+                raise WorkflowError(
+                    where, f"plays the {contract.label} part but lacks {'; '.join(lacks)}"
+                )
+        for t in m.transitions:
+            for g in t.guards:
+                owner = part_of_guard(g)
+                if owner is not None and owner is not m.part:
+                    raise WorkflowError(
+                        where,
+                        f"transition {t.trigger} uses guard {g}, which reads the "
+                        f"{CONTRACTS[owner].label}; only the machine playing that part may "
+                        f"(name it {owner.value} or give it `role: {owner.value}`)",
+                    )
+    for m in machines.values():
+        for t in m.transitions:
+            for g in t.guards:
+                needed = GUARD_NEEDS.get(GuardName(g))
+                if needed is not None and needed not in players:
+                    raise WorkflowError(
+                        f"{workflow} machine {m.name}",
+                        f"transition {t.trigger} uses guard {g}, which needs a "
+                        f"{CONTRACTS[needed].label} phase; the workflow has none",
+                    )
 
 
 def _require_known(where: str, problem: str, names: Iterable[str], known: set[str]) -> None:

@@ -38,23 +38,29 @@ class Actor:
 
 
 def resolve_actor(session: Session, name: str) -> Actor:
-    """The acting person (or system actor); an unregistered name may do nothing in a cycle."""
+    """The acting person (or system actor); an unregistered name may do nothing in a cycle.
+
+    One query: the person with the clusters they facilitate."""
     if name in SYSTEM_ACTORS:
         return Actor(name=name, school_urn=None, role=None, facilitates=frozenset(), system=True)
-    person = session.exec(select(Person).where(Person.email == name.lower())).first()
-    if person is None:
+    rows = session.exec(
+        select(Person, Cluster.id)
+        .join(Cluster, col(Cluster.facilitator_id) == Person.id, isouter=True)
+        .where(Person.email == name.lower())
+    ).all()
+    if not rows:
         raise NotPermitted(
             name,
             "act on review cycles",
             "not a registered person; use --as EMAIL or set "
             "REVIEW_ACTOR to a person added with `review people add`",
         )
-    clusters = session.exec(select(Cluster.id).where(Cluster.facilitator_id == person.id)).all()
+    person = rows[0][0]
     return Actor(
         name=person.email,
         school_urn=person.school_urn,
         role=Role(person.role),
-        facilitates=frozenset(c for c in clusters if c is not None),
+        facilitates=frozenset(c for _, c in rows if c is not None),
     )
 
 
@@ -76,6 +82,18 @@ def relations(
     session: Session, actor: Actor, cycle: Cycle, subject_urn: int | None
 ) -> set[Relation]:
     """How the actor stands to a school's part of a cycle (or to the cycle itself)."""
+    lead: bool | None = None
+    if subject_urn is not None and actor.school_urn is not None:
+        assert cycle.id is not None
+        lead = visited_by(session, cycle.id, actor.school_urn).get(subject_urn)
+    return relations_to(actor, cycle, subject_urn, lead)
+
+
+def relations_to(
+    actor: Actor, cycle: Cycle, subject_urn: int | None, visit_as_lead: bool | None
+) -> set[Relation]:
+    """The same, given whether the actor's school visits the subject (as its lead: True, as a
+    co-reviewer: False, not at all: None)."""
     found: set[Relation] = set()
     if actor.system:
         found.add(Relation.SYSTEM)
@@ -84,21 +102,41 @@ def relations(
     if subject_urn is not None and actor.school_urn is not None:
         if actor.school_urn == subject_urn:
             found.add(Relation.SCHOOL)
-        assert cycle.id is not None
-        hosts = visited_by(session, cycle.id, actor.school_urn)
-        if subject_urn in hosts:
+        if visit_as_lead is not None:
             found.add(Relation.REVIEWER)
-            if hosts[subject_urn]:
-                found.add(Relation.LEAD_REVIEWER)
+            found.add(Relation.LEAD_REVIEWER if visit_as_lead else Relation.CO_REVIEWER)
     return found
+
+
+_IN_WORDS = {
+    Relation.FACILITATOR: "the facilitator",
+    Relation.SCHOOL: "the school itself",
+    Relation.REVIEWER: "a visiting school",
+    Relation.LEAD_REVIEWER: "the lead reviewer",
+    Relation.CO_REVIEWER: "a co-reviewer",
+    Relation.SYSTEM: "the scheduler",
+}
+
+
+def in_words(relations: Iterable[str]) -> str:
+    """Relations for people: "the facilitator or the school itself"."""
+    words = [_IN_WORDS.get(Relation(r), str(r)) for r in sorted(relations)]
+    if not words:
+        return "nobody"
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def allows(have: set[Relation], allowed: Iterable[str]) -> bool:
+    """Whether one of the relations `have` is allowed (the scheduler may do the facilitator's
+    scheduled work)."""
+    wanted = set(allowed)
+    return bool(have & wanted) or (Relation.SYSTEM in have and Relation.FACILITATOR in wanted)
 
 
 def require(have: set[Relation], allowed: Iterable[str], *, actor: Actor, action: str) -> None:
     """Refuse unless the actor has one of the allowed relations."""
-    wanted = set(allowed)
-    if not (have & wanted) and not (Relation.SYSTEM in have and Relation.FACILITATOR in wanted):
-        who = ", ".join(sorted(wanted)) or "nobody"
-        raise NotPermitted(actor.name, action, f"only {who} may")
+    if not allows(have, allowed):
+        raise NotPermitted(actor.name, action, f"only {in_words(set(allowed))} may")
 
 
 def visible_schools(session: Session, actor: Actor, cycle: Cycle) -> set[int] | None:

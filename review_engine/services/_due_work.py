@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,10 +15,12 @@ from sqlmodel import Session, col, select
 
 from review_engine.core import cycle_plan
 from review_engine.core.domain import HalfTerm, Rag, Role
+from review_engine.core.phases import Part, VisitState
+from review_engine.core.workflow import MachineDef
 from review_engine.documents import environment
+from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
-from review_engine.services.transitions import compiled_for
 from review_engine.store.batch import chunks, in_, insert_ignore, table_of
 from review_engine.store.models import Person, Review, ReviewState, TransitionLog
 from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
@@ -41,6 +44,17 @@ class Owed:
     state: str
     due: date
     notify_urn: int
+    part: Part | None = None  # the phase-contract part the machine plays, if any
+    label: str = ""  # the machine in words, from the workflow file
+
+
+def _parts_machine(session: Session, cycles: dict[int, OpenCycle]) -> dict[int, str]:
+    """The name of each cycle's visit machine."""
+    return {c: _parts(session, v)[Part.PEER_VISIT].name for c, v in cycles.items()}
+
+
+def _parts(session: Session, cycle: OpenCycle) -> Mapping[Part, MachineDef]:
+    return compiled_for(session, cycle).definition.parts
 
 
 def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> list[Owed]:
@@ -88,18 +102,43 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
         ):
             states[(cycle_id, machine)][urn] = state
     for step in fixed:
-        spec = compiled_for(session, cycles[step.cycle_id]).definition.deadlines.get(step.trigger)
+        definition = compiled_for(session, cycles[step.cycle_id]).definition
+        spec = definition.deadlines.get(step.trigger)
         done = set((spec or {}).get("done", ()))
+        mdef = definition.machines.get(step.trigger)
+        part, label = (mdef.part, mdef.label) if mdef else (None, step.trigger)
         for urn, state in states[(step.cycle_id, step.trigger)].items():
             if state not in done:
                 owed.append(
-                    Owed(step.cycle_id, urn, step.trigger, step.trigger, state, step.due_on, urn)
+                    Owed(
+                        step.cycle_id,
+                        urn,
+                        step.trigger,
+                        step.trigger,
+                        state,
+                        step.due_on,
+                        urn,
+                        part,
+                        label,
+                    )
                 )
     owed += _owed_writeups(session, cycles, states, visits)
     owed += _owed_actions(session, cycles, actions, states)
+    visit_cycles = {c: v for c, v in cycles.items() if Part.PEER_VISIT in _parts(session, v)}
     owed += [
-        Owed(cycle_id, host, f"{VISIT_ITEM}{urn}", "peer_visit", "scheduled", day, urn)
-        for cycle_id, host, urn, day in owed_visits(session, cycles, today, horizon)
+        Owed(
+            cycle_id,
+            host,
+            f"{VISIT_ITEM}{urn}",
+            _parts(session, cycles[cycle_id])[Part.PEER_VISIT].name,
+            VisitState.SCHEDULED,
+            day,
+            urn,
+            Part.PEER_VISIT,
+        )
+        for cycle_id, host, urn, day in owed_visits(
+            session, visit_cycles, today, horizon, _parts_machine(session, visit_cycles)
+        )
     ]
     return owed
 
@@ -113,7 +152,11 @@ def _owed_writeups(
     visits: list[tuple[int, int, date]] = []
     for cycle_id, urn, visited_on, planned in planned_visits:
         day = visited_on or planned
-        if day is not None and states[(cycle_id, "peer_visit")].get(urn) == "visited":
+        parts = _parts(session, cycles[cycle_id])
+        if Part.PEER_VISIT not in parts or Part.WRITE_UP not in parts:
+            continue
+        visit_state = states[(cycle_id, parts[Part.PEER_VISIT].name)].get(urn)
+        if day is not None and visit_state == VisitState.VISITED:
             visits.append((cycle_id, urn, day))
     if not visits:
         return []
@@ -131,16 +174,19 @@ def _owed_writeups(
     calendars = {y: calendars_for(session, urns, y) for y, urns in years.items()}
     owed = []
     for cycle_id, urn, day in visits:
-        spec = compiled_for(session, cycles[cycle_id]).definition.deadlines.get("write_up")
+        definition = compiled_for(session, cycles[cycle_id]).definition
+        machine = definition.parts[Part.WRITE_UP]
+        spec = definition.deadlines.get(machine.name)
         if not spec or "school_days_after_visit" not in spec:
             continue
-        state = states[(cycle_id, "write_up")].get(urn, "")
+        state = states[(cycle_id, machine.name)].get(urn, "")
         if state in set(spec.get("done", ())):
             continue
         calendar = calendars[cycles[cycle_id].academic_year].get(urn)
         due = cycle_plan.due_after_visit(calendar, day, int(spec["school_days_after_visit"]))
+        lead = leads.get((cycle_id, urn), urn)
         owed.append(
-            Owed(cycle_id, urn, "write_up", "write_up", state, due, leads.get((cycle_id, urn), urn))
+            Owed(cycle_id, urn, machine.name, machine.name, state, due, lead, Part.WRITE_UP)
         )
     return owed
 
@@ -169,9 +215,23 @@ def _owed_actions(
         if due is None and a.due_half_term:
             calendar = calendars.get(cycles[cycle_id].academic_year, {}).get(urn)
             due = calendar.end_of(HalfTerm(a.due_half_term)) if calendar else None
-        if due is not None:
-            state = states[(cycle_id, "support")].get(urn, "")
-            owed.append(Owed(cycle_id, urn, f"action#{a.number}", "support", state, due, urn))
+        support = _parts(session, cycles[cycle_id]).get(Part.SUPPORT)
+        if due is not None and support is not None:
+            state = states[(cycle_id, support.name)].get(urn, "")
+            if state in support.final:  # a closed plan owes nothing more
+                continue
+            owed.append(
+                Owed(
+                    cycle_id,
+                    urn,
+                    f"action#{a.number}",
+                    support.name,
+                    state,
+                    due,
+                    urn,
+                    Part.SUPPORT,
+                )
+            )
     return owed
 
 
@@ -183,7 +243,7 @@ def mark_overdue(
     at: datetime,
     changes: list[str],
 ) -> int:
-    late = [o for o in owed if o.due < today and o.machine != "peer_visit"]
+    late = [o for o in owed if o.due < today and o.part is not Part.PEER_VISIT]
     if not late:
         return 0
     marked: set[tuple[int, int, str]] = set()
@@ -259,14 +319,14 @@ def queue_reminders(
         (o, k)
         for o in owed
         if (k := reminder_kind(o.due, today)) is not None
-        and not (o.machine == "peer_visit" and k.startswith("overdue"))
+        and not (o.part is Part.PEER_VISIT and k.startswith("overdue"))
     ]
     if not wanted:
         return 0
     # A visit's reminders follow its date: a rescheduled visit is reminded again.
     keys = {
         f"{o.cycle_id}:{o.urn}:{o.item}:"
-        + (f"{o.due}:" if o.machine == "peer_visit" else "")
+        + (f"{o.due}:" if o.part is Part.PEER_VISIT else "")
         + k: (o, k)
         for o, k in wanted
     }
@@ -286,7 +346,7 @@ def queue_reminders(
     cycles_seen = {o.cycle_id for o, _ in todo.values()}
     attached = invites_for(
         session,
-        {(o.cycle_id, o.urn) for o, _ in todo.values() if o.machine == "peer_visit"},
+        {(o.cycle_id, o.urn) for o, _ in todo.values() if o.part is Part.PEER_VISIT},
         {c: cycles[c] for c in cycles_seen},
         at,
     )
@@ -318,12 +378,13 @@ def queue_reminders(
 
 
 def _message(template: Any, label: str, o: Owed, kind: str, today: date) -> tuple[str, str]:
-    what = {
-        "self_review": "your self-evaluation (SEF)",
-        "write_up": f"the WWW/EBI write-up for school {o.urn}",
-    }.get(o.item, f"support action {o.item.removeprefix('action')}")
-    if o.machine == "peer_visit":
-        what = f"the peer review visit to school {o.urn}"
+    words: dict[Part | None, str] = {
+        Part.SELF_REVIEW: "your self-evaluation (SEF)",
+        Part.WRITE_UP: f"the WWW/EBI write-up for school {o.urn}",
+        Part.PEER_VISIT: f"the peer review visit to school {o.urn}",
+        Part.SUPPORT: f"support action {o.item.removeprefix('action')}",
+    }
+    what = words.get(o.part, f"your {o.label}")
     overdue = kind.startswith("overdue")
     subject = (
         f"Overdue: {what} ({label})"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from review_engine.core.domain import Slot
+from review_engine.core.phases import VisitState
 from review_engine.documents import context as dc
 from review_engine.documents import invites, safe_filename
 from review_engine.store.batch import chunks, in_
@@ -20,23 +21,20 @@ VISIT_ITEM = "visit@"  # + the URN of the school reminded
 
 
 def owed_visits(
-    session: Session, cycles: dict[int, Any], today: date, horizon: date
+    session: Session,
+    cycles: dict[int, Any],
+    today: date,
+    horizon: date,
+    visit_machine: dict[int, str],
 ) -> list[tuple[int, int, int, date]]:
-    """(cycle, host, school to remind, visit date) for scheduled visits due by the horizon."""
+    """(cycle, host, school to remind, visit date) for scheduled visits due by the horizon;
+    `visit_machine` names each cycle's visit machine (one query per distinct name)."""
     rows: list[Any] = []
-    for chunk in chunks(list(cycles)):
-        rows += session.exec(
-            select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
-            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
-            .join(ReviewState, col(ReviewState.review_id) == Review.id)
-            .where(
-                in_(session, Review.cycle_id, chunk),
-                ReviewState.machine == "peer_visit",
-                ReviewState.state == "scheduled",
-                col(VisitPlan.visit_date) >= today,
-                col(VisitPlan.visit_date) <= horizon,
-            )
-        ).all()
+    by_machine: dict[str, list[int]] = defaultdict(list)
+    for cycle_id in cycles:
+        by_machine[visit_machine[cycle_id]].append(cycle_id)
+    for machine, ids in by_machine.items():
+        rows += _scheduled(session, machine, ids, today, horizon)
     if not rows:
         return []
     visitors: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -48,6 +46,26 @@ def owed_visits(
         for cycle_id, host, day in rows
         for urn in [host, *sorted(visitors[(cycle_id, host)])]
     ]
+
+
+def _scheduled(
+    session: Session, machine: str, ids: list[int], today: date, horizon: date
+) -> list[Any]:
+    rows: list[Any] = []
+    for chunk in chunks(ids):
+        rows += session.exec(
+            select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
+            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+            .join(ReviewState, col(ReviewState.review_id) == Review.id)
+            .where(
+                in_(session, Review.cycle_id, chunk),
+                ReviewState.machine == machine,
+                ReviewState.state == VisitState.SCHEDULED,
+                col(VisitPlan.visit_date) >= today,
+                col(VisitPlan.visit_date) <= horizon,
+            )
+        ).all()
+    return rows
 
 
 def invites_for(

@@ -11,16 +11,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from review_engine.core.domain import HalfTerm, Rag
-from review_engine.core.relations import Relation
-from review_engine.errors import InvalidInput, NotFound, NotPermitted
+from review_engine.core.phases import Part, SupportState, SupportTrigger, WriteUpState
+from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
 from review_engine.store.models import Review, School
-from review_engine.store.phase_tables import ActionUpdate, SupportAction, WriteUp
-
-_OWNERS = {Relation.SCHOOL, Relation.FACILITATOR}
+from review_engine.store.phase_tables import ActionUpdate, SupportAction
 
 
 @dataclass(frozen=True)
@@ -64,13 +62,15 @@ def add_action(
         raise InvalidInput("an action needs a title, an owner and success criteria")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(urn, _OWNERS, f"add support actions for school {urn}")
+        ctx.require_actor_of(
+            Part.SUPPORT, SupportTrigger.AGREE_PLAN, urn, f"add support actions for school {urn}"
+        )
         review = ctx.review(urn)
-        if ctx.states(urn)["write_up"] != "published":
+        if ctx.state(urn, Part.WRITE_UP) != WriteUpState.PUBLISHED:
             raise InvalidInput(
                 f"school {urn}'s write-up is not published yet; actions come from its EBIs"
             )
-        writeup = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+        writeup = ctx.records.writeup(review)
         ebis = [i["text"] for i in (writeup.items if writeup else []) if i["kind"] == "ebi"]
         if not 1 <= ebi <= len(ebis):
             raise InvalidInput(
@@ -117,7 +117,9 @@ def update_action(
         raise InvalidInput("an update needs a note saying what changed")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(urn, _OWNERS, f"update support actions of school {urn}")
+        ctx.require_actor_of(
+            Part.SUPPORT, SupportTrigger.START, urn, f"update support actions of school {urn}"
+        )
         review = ctx.review(urn)
         action = session.exec(
             select(SupportAction).where(
@@ -149,6 +151,7 @@ def list_actions(
     """Actions the actor may see: the facilitator all; a school its own and those it supports."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.SUPPORT)
         urns = list(
             session.exec(select(Review.school_urn).where(Review.cycle_id == ctx.cycle_id)).all()
         )
@@ -231,15 +234,9 @@ def impact_review(
     """Review the impact and close the plan; open actions need the facilitator's override."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(urn, _OWNERS, f"review the impact of the support plan of {urn}")
-        if override and Relation.FACILITATOR not in ctx.relations(urn):
-            raise NotPermitted(
-                ctx.actor.name,
-                f"close the support plan of {urn} with open actions",
-                "only the facilitator may override",
-            )
-        state = ctx.states(urn)["support"]
-        if state == "in_progress":
-            ctx.fire("support", "review_impact", urn)
-        ctx.fire("support", "close", urn, reason=reason, options={"override": override})
-        return ctx.states(urn)["support"]
+        if ctx.state(urn, Part.SUPPORT) == SupportState.IN_PROGRESS:
+            ctx.fire(Part.SUPPORT, SupportTrigger.REVIEW_IMPACT, urn)
+        # Open actions, and who may override them, are the `actions_closed` guard's to judge.
+        options = {"override": override}
+        ctx.fire(Part.SUPPORT, SupportTrigger.CLOSE, urn, reason=reason, options=options)
+        return ctx.state(urn, Part.SUPPORT)

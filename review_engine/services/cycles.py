@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from review_engine.core.workflow import DEFAULT_WORKFLOW, MachineDef
+from review_engine.core.workflow import DEFAULT_WORKFLOW, MachineDef, WorkflowDef
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services import feedback, plans
+from review_engine.services._compiled import compiled_for
 from review_engine.services._context import open_cycle
 from review_engine.services._lookup import check_year, cycle_label, get_cluster
-from review_engine.services.transitions import compiled_for
 from review_engine.store.models import (
     Cluster,
     Cycle,
@@ -22,19 +22,10 @@ from review_engine.store.models import (
     Review,
     ReviewState,
     School,
-    TransitionLog,
     WorkflowSnapshot,
 )
 from review_engine.store.schedule_tables import OverdueMark
-
-NO_STATE = "none"
-# States in which an overdue item counts as done (its mark is no longer shown).
-_DONE = {
-    "self_review": ("submitted", "accepted"),
-    "write_up": ("published",),
-    "peer_visit": ("visited", "cancelled"),
-    "support": ("closed",),
-}
+from review_engine.store.state_writer import NO_STATE, StateChange, append_history
 
 
 @dataclass(frozen=True)
@@ -121,17 +112,14 @@ def start_cycle(
         assert cycle.id is not None
         _create_reviews(session, cycle.id, urns, definition.school_machines)
         plans.store_plan(session, cycle)
-        session.add(
-            TransitionLog(
-                cycle_id=cycle.id,
-                machine=definition.cycle_machine.name,
-                from_state=NO_STATE,
-                to_state=initial,
-                trigger="start",
-                actor=rt.actor,
-                at=now,
-            )
+        first = StateChange(
+            cycle_id=cycle.id,
+            machine=definition.cycle_machine.name,
+            trigger="start",
+            from_state=NO_STATE,
+            to_state=initial,
         )
+        append_history(session, [first], actor=rt.actor, at=now)
         return CycleSummary(label, found.name, year, initial, definition.name, len(urns))
 
 
@@ -174,6 +162,7 @@ def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
         for urn, name, machine, state in session.exec(query).all():
             by_school.setdefault(urn, SchoolStatus(urn, name, {})).states[machine] = state
         names = {urn: s.name for urn, s in by_school.items()}
+        done = _done_states(compiled.definition)
         marks = session.exec(
             select(OverdueMark)
             .where(OverdueMark.cycle_id == found.id)
@@ -183,7 +172,7 @@ def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
             f"{names[m.school_urn]}: {m.item.replace('_', ' ')} was due {m.due_on:%d %b %Y}"
             for m in marks
             if m.school_urn in names
-            and by_school[m.school_urn].states.get(m.item) not in _DONE.get(m.item, ())
+            and by_school[m.school_urn].states.get(m.item) not in done.get(m.item, ())
         ]
         missing = [
             f"{names.get(f.from_urn, f.from_urn)}: {f.kind} feedback on the visit to "
@@ -202,6 +191,15 @@ def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
             overdue=overdue,
             missing_feedback=missing,
         )
+
+
+def _done_states(definition: WorkflowDef) -> dict[str, frozenset[str]]:
+    """States in which an overdue item counts as done (its mark is no longer shown): those
+    its deadline names, else the machine's final states."""
+    return {
+        m.name: frozenset(definition.deadlines.get(m.name, {}).get("done") or m.final)
+        for m in definition.school_machines
+    }
 
 
 def latest_cycle(rt: Runtime, *, cluster: str) -> str:

@@ -19,9 +19,10 @@ from sqlmodel import col, select
 
 from review_engine import documents
 from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
+from review_engine.core.phases import VisitState
 from review_engine.documents import DocumentKind, Format, exporters, files, invites
 from review_engine.documents import context as dc
-from review_engine.errors import InvalidInput, NotPermitted, ReviewEngineError
+from review_engine.errors import InvalidInput, NotPermitted, PhaseMissing, ReviewEngineError
 from review_engine.runtime import Runtime
 from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
 from review_engine.services import writeups as writeup_svc
@@ -317,7 +318,10 @@ def _support(rt: Runtime, cycle: str, school: School) -> dc.SupportPlanContext |
 def _cluster_report(rt: Runtime, cycle: str, cluster: str) -> dc.ClusterReportContext:
     status = cycles.cycle_status(rt, cycle=cycle)
     rows = triads.show(rt, cycle=cycle)
-    acts = actions.list_actions(rt, cycle=cycle)
+    try:
+        acts = actions.list_actions(rt, cycle=cycle)
+    except PhaseMissing:  # a workflow without support shows no actions
+        acts = []
     given = feedback.list_feedback(rt, cycle=cycle)
     scores = [f.usefulness for f in given if f.usefulness is not None]
     rag = Counter(a.rag for a in acts)
@@ -436,7 +440,7 @@ def visit_invite(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
         organizer=organizer,
         attendees=tuple(dc.Person(p.name, p.email) for p in people),
         sequence=view.sequence,
-        cancelled=view.state == "cancelled",
+        cancelled=view.state == VisitState.CANCELLED,
         location=", ".join(x for x in (school.name, school.town, school.postcode) if x),
     )
     name = files.safe_filename(f"visit-{school.name}-{host}") + ".ics"

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from review_engine.core.phases import Part, VisitState
 from review_engine.core.relations import Relation
 from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
 from review_engine.rules import policy
@@ -70,7 +71,7 @@ def give(
             raise NotPermitted(
                 ctx.actor.name, "give a reflection", "reflections come from the visiting schools"
             )
-        if ctx.states(host)["peer_visit"] != "visited":
+        if ctx.state(host, Part.PEER_VISIT) != VisitState.VISITED:
             raise InvalidInput(f"the visit to {host} has not happened yet")
         review = ctx.review(host)
         taken = session.exec(
@@ -147,6 +148,9 @@ def missing(ctx: CycleContext, *, today: date) -> list[MissingFeedback]:
     """Feedback owed for visits that happened: immediate now, reflections once due; only on
     visits whose host the actor may see (a line names the visitor, the host and the date)."""
     session = ctx.session
+    peer_visit = ctx.definition.parts.get(Part.PEER_VISIT)
+    if peer_visit is None:  # a workflow without visits owes no feedback on them
+        return []
     hosts = policy.visible_schools(session, ctx.actor, ctx.cycle)
     visited = session.exec(
         select(
@@ -156,8 +160,8 @@ def missing(ctx: CycleContext, *, today: date) -> list[MissingFeedback]:
         .outerjoin(VisitPlan, col(VisitPlan.review_id) == Review.id)
         .where(
             Review.cycle_id == ctx.cycle_id,
-            ReviewState.machine == "peer_visit",
-            ReviewState.state == "visited",
+            ReviewState.machine == peer_visit.name,
+            ReviewState.state == VisitState.VISITED,
         )
     ).all()
     if not visited:

@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from review_engine.clock import as_utc
+from review_engine.core.phases import Part
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
+from review_engine.services._compiled import compiled_for
 from review_engine.services._lookup import get_cycle
 from review_engine.store.models import School, TransitionLog
 
@@ -46,10 +48,12 @@ def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[H
                 col(TransitionLog.school_urn).is_(None) | col(TransitionLog.school_urn).in_(visible)
             )
             # Support follow-up is the school's own business (and its facilitator's).
-            query = query.where(
-                (col(TransitionLog.machine) != "support")
-                | (col(TransitionLog.school_urn) == actor.school_urn)
-            )
+            support = compiled_for(session, found).definition.parts.get(Part.SUPPORT)
+            if support is not None:
+                query = query.where(
+                    (col(TransitionLog.machine) != support.name)
+                    | (col(TransitionLog.school_urn) == actor.school_urn)
+                )
         return [
             HistoryEntry(
                 at=as_utc(log.at),

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from review_engine.adapters.mail import Attachment, OutgoingMessage, SmtpSettings, send
 from review_engine.clock import as_utc
+from review_engine.core.phases import Part, VisitState
 from review_engine.runtime import Runtime
+from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM
-from review_engine.services.transitions import compiled_for
 from review_engine.store.models import Cycle, Review, ReviewState
 from review_engine.store.phase_tables import VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage
@@ -148,17 +149,21 @@ def _done_items(
         .where(col(Review.cycle_id).in_(cycles))
     ).all()
     finished: dict[int, set[str]] = {}
+    visit_machine: dict[int, str] = {}
     for cycle in session.exec(select(Cycle).where(col(Cycle.id).in_(cycles))):
         assert cycle.id is not None
         cycle_id = cycle.id
-        deadlines = compiled_for(session, cycle).definition.deadlines
+        definition = compiled_for(session, cycle).definition
+        if Part.PEER_VISIT in definition.parts:
+            visit_machine[cycle_id] = definition.parts[Part.PEER_VISIT].name
+        deadlines = definition.deadlines
         for machine, spec in deadlines.items():
             finished.setdefault(cycle_id, set()).update(f"{machine}={s}" for s in spec["done"])
     visits_over = set()
     for cycle_id, urn, machine, state in rows:
         if f"{machine}={state}" in finished.get(cycle_id, set()):
             done.add((cycle_id, urn, machine))
-        if machine == "peer_visit" and state != "scheduled":
+        if machine == visit_machine.get(cycle_id) and state != VisitState.SCHEDULED:
             visits_over.add((cycle_id, urn))
     dates: dict[tuple[int | None, int | None], str] = {
         (c, u): str(d)

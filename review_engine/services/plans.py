@@ -14,9 +14,9 @@ from review_engine.core import cycle_plan
 from review_engine.core.calendar import TermCalendar
 from review_engine.core.relations import Relation
 from review_engine.runtime import Runtime
+from review_engine.services._compiled import compiled_for
 from review_engine.services._context import open_cycle
 from review_engine.services.calendars import calendars_for
-from review_engine.services.transitions import compiled_for
 from review_engine.store.models import Cycle, Review
 from review_engine.store.schedule_tables import PlanStep
 

@@ -10,14 +10,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from review_engine.core.frameworks import get_framework
-from review_engine.core.relations import Relation
+from review_engine.core.phases import Part, SelfReviewState, SelfReviewTrigger
 from review_engine.core.sef_file import SefFormat, parse, template
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.phase_tables import SelfEvaluation
-
-_WRITERS = {Relation.SCHOOL, Relation.FACILITATOR}
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,7 @@ def sef_template(rt: Runtime, *, cycle: str, urn: int, fmt: SefFormat) -> str:
     """A blank SEF for one school of a cycle, in the cluster's framework."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.SELF_REVIEW)
         ctx.review(urn)
         school = ctx.school(urn)
         return template(get_framework(ctx.cluster.framework), school=school.name, urn=urn, fmt=fmt)
@@ -61,23 +60,28 @@ def submit_sef(
     """Validate and store a new SEF version, and move self-review to submitted."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(urn, _WRITERS, f"submit the self-evaluation of school {urn}")
-        state = ctx.states(urn)["self_review"]
-        if state in ("submitted", "accepted"):
+        ctx.require_actor_of(
+            Part.SELF_REVIEW,
+            SelfReviewTrigger.SUBMIT,
+            urn,
+            f"submit the self-evaluation of school {urn}",
+        )
+        state = ctx.state(urn, Part.SELF_REVIEW)
+        if state in (SelfReviewState.SUBMITTED, SelfReviewState.ACCEPTED):
             raise InvalidInput(
                 f"{ctx.label} school {urn}: self-evaluation is already {state}; "
                 + (
                     "wait for the facilitator to accept or return it"
-                    if state == "submitted"
+                    if state == SelfReviewState.SUBMITTED
                     else "it cannot be changed now"
                 )
             )
         framework = get_framework(ctx.cluster.framework)
         content = parse(text, framework, fmt=fmt, source=source)
-        if state == "not_started":
-            ctx.fire("self_review", "start", urn)
-        elif state == "returned":
-            ctx.fire("self_review", "redraft", urn)
+        if state == SelfReviewState.NOT_STARTED:
+            ctx.fire(Part.SELF_REVIEW, SelfReviewTrigger.START, urn)
+        elif state == SelfReviewState.RETURNED:
+            ctx.fire(Part.SELF_REVIEW, SelfReviewTrigger.REDRAFT, urn)
         review = ctx.review(urn)
         previous = session.exec(
             select(func.max(SelfEvaluation.version)).where(SelfEvaluation.review_id == review.id)
@@ -95,7 +99,7 @@ def submit_sef(
             )
         )
         session.flush()
-        ctx.fire("self_review", "submit", urn)
+        ctx.fire(Part.SELF_REVIEW, SelfReviewTrigger.SUBMIT, urn)
         return _view(ctx, urn, None)
 
 
@@ -103,8 +107,8 @@ def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str |
     """The facilitator accepts the submitted SEF, or returns it with a reason."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(urn, {Relation.FACILITATOR}, f"decide on the self-evaluation of {urn}")
-        ctx.fire("self_review", "accept" if accept else "return", urn, reason=reason)
+        trigger = SelfReviewTrigger.ACCEPT if accept else SelfReviewTrigger.RETURN
+        ctx.fire(Part.SELF_REVIEW, trigger, urn, reason=reason)
         return _view(ctx, urn, None)
 
 
@@ -112,6 +116,7 @@ def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -
     """A SEF as submitted (latest version unless asked), if the actor may see it."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.SELF_REVIEW)
         ctx.require_visible(urn, "the self-evaluation")
         return _view(ctx, urn, version)
 
@@ -156,7 +161,7 @@ def _view(ctx: CycleContext, urn: int, version: int | None) -> SefView:
         framework=chosen.framework,
         version=chosen.version,
         versions=len(versions),
-        state=ctx.states(urn)["self_review"],
+        state=ctx.state(urn, Part.SELF_REVIEW),
         enquiry_question=chosen.enquiry_question,
         submitted_by=chosen.submitted_by,
         submitted_at=chosen.submitted_at,

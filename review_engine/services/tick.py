@@ -16,19 +16,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from review_engine.clock import to_london
-from review_engine.errors import Conflict
+from review_engine.core.relations import Relation
+from review_engine.errors import TransitionError
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services import _due_work as due_work
+from review_engine.services._compiled import compiled_for
 from review_engine.services._due_work import SYSTEM_ACTOR, OpenCycle
 from review_engine.services._lookup import cycle_label
-from review_engine.services.transitions import compiled_for
-from review_engine.store.batch import chunks, in_, table_of
-from review_engine.store.models import Cluster, Cycle, TransitionLog
+from review_engine.store.batch import chunks, in_
+from review_engine.store.models import Cluster, Cycle
 from review_engine.store.schedule_tables import PlanStep
+from review_engine.store.state_writer import StateChange, write_changes
+
+
+@dataclass
+class _Boundary:
+    """What a boundary gives the engine's guards: the reason it is applied."""
+
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -104,9 +114,10 @@ def _apply_boundaries(
     labels: dict[int, str],
     today: date,
     at: datetime,
-    changes: list[str],
+    changes_text: list[str],
 ) -> int:
-    """Apply passed boundaries in order, several per cycle if the machine was off."""
+    """Apply passed boundaries in order, several per cycle if the machine was off; each goes
+    through the engine (as the scheduler, a system actor) and the one state writer."""
     steps: dict[int, list[Any]] = defaultdict(list)
     for chunk in chunks(list(cycles)):
         rows: Sequence[Any] = session.exec(
@@ -128,52 +139,55 @@ def _apply_boundaries(
         ).all()
         for step in rows:
             steps[step.cycle_id].append(step)
-    moves: dict[tuple[str, str], list[int]] = defaultdict(list)
-    history: list[dict[str, Any]] = []
+    changes: list[StateChange] = []
     done_steps: list[int] = []
-    applied = 0
+    system = {Relation.SYSTEM}
     for cycle_id, pending in steps.items():
         cycle = cycles[cycle_id]
-        definition = compiled_for(session, cycle).definition.cycle_machine
-        start = state = cycle.state
+        compiled = compiled_for(session, cycle)
+        machine = compiled.definition.cycle_machine
+        state = cycle.state
         for step in pending:
-            transition = definition.by_state.get(state, {}).get(step.trigger)
-            if state == step.from_state and transition is not None and not transition.guards:
-                history.append(
-                    {
-                        "cycle_id": cycle_id,
-                        "school_urn": None,
-                        "machine": definition.name,
-                        "from_state": state,
-                        "to_state": step.to_state,
-                        "trigger": step.trigger,
-                        "actor": SYSTEM_ACTOR,
-                        "reason": f"boundary due {step.due_on:%d %b %Y}",
-                        "at": at,
-                    }
-                )
-                changes.append(
-                    f"{labels[cycle_id]}: {state} -> {step.to_state} "
-                    f"({step.trigger}, due {step.due_on:%d %b %Y})"
-                )
-                state = step.to_state
-                applied += 1
-            else:
-                changes.append(f"{labels[cycle_id]}: {step.trigger} skipped, the cycle is {state}")
             assert step.id is not None
             done_steps.append(step.id)
-        if state != start:
-            moves[(start, state)].append(cycle_id)
-    for (start, end), ids in moves.items():
-        for chunk in chunks(ids):
-            result = session.execute(
-                update(Cycle)
-                .where(in_(session, Cycle.id, chunk), col(Cycle.state) == start)
-                .values(state=end, version=Cycle.version + 1)
-                .execution_options(synchronize_session=False)
+            reason = f"boundary due {step.due_on:%d %b %Y}"
+            transition = machine.transition(state, step.trigger)
+            if (
+                state != step.from_state
+                or transition is None
+                or not policy.allows(system, transition.actors)
+            ):
+                changes_text.append(
+                    f"{labels[cycle_id]}: {step.trigger} skipped, the cycle is {state}"
+                )
+                continue
+            try:  # the same engine call as every other trigger: state, reason, guards
+                fired = compiled.fire(
+                    subject=labels[cycle_id],
+                    machine=machine.name,
+                    trigger=step.trigger,
+                    state=state,
+                    ctx=_Boundary(reason),
+                )
+            except TransitionError as refused:
+                changes_text.append(f"{labels[cycle_id]}: {step.trigger} skipped: {refused}")
+                continue
+            changes.append(
+                StateChange(
+                    cycle_id=cycle_id,
+                    machine=machine.name,
+                    trigger=step.trigger,
+                    from_state=fired.from_state,
+                    to_state=fired.to_state,
+                    reason=reason,
+                )
             )
-            if result.rowcount != len(chunk):  # type: ignore[attr-defined]
-                raise Conflict("cycles being advanced", "changed by another process")
+            changes_text.append(
+                f"{labels[cycle_id]}: {state} -> {fired.to_state} "
+                f"({step.trigger}, due {step.due_on:%d %b %Y})"
+            )
+            state = fired.to_state
+    write_changes(session, changes, actor=SYSTEM_ACTOR, at=at)
     for chunk in chunks(done_steps):
         session.execute(
             update(PlanStep)
@@ -181,6 +195,5 @@ def _apply_boundaries(
             .values(applied_at=at)
             .execution_options(synchronize_session=False)
         )
-    if history:
-        session.connection().execute(insert(table_of(TransitionLog)), history)
+    applied = len(changes)
     return applied

@@ -15,13 +15,14 @@ from sqlmodel import Session, col, select
 
 from review_engine.core import allocation
 from review_engine.core.allocation import AllocationProblem, Assignment, SchoolNode
+from review_engine.core.phases import Part, VisitState, VisitTrigger
 from review_engine.core.relations import Relation
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle, school_names
 from review_engine.services._lookup import get_cluster
-from review_engine.store.models import Cycle, Review, School
+from review_engine.store.models import Cycle, Review, ReviewState, School
 from review_engine.store.phase_tables import (
     Availability,
     GoodPractice,
@@ -32,7 +33,7 @@ from review_engine.store.phase_tables import (
 )
 
 _FACILITATOR = {Relation.FACILITATOR}
-_OPEN_STATES = ("awaiting_triad", "triad_assigned")
+_OPEN_STATES = (VisitState.AWAITING_TRIAD, VisitState.TRIAD_ASSIGNED)
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ def propose(
         ctx.require(None, _FACILITATOR, f"form the triads of {ctx.label}")
         problem = _problem(ctx, visitors=visitors, min_visits=min_visits, max_visits=max_visits)
         states = _peer_visit_states(ctx)
-        late = sorted(u for u, s in states.items() if s not in _OPEN_STATES and s != "cancelled")
+        late = sorted(
+            u for u, s in states.items() if s not in _OPEN_STATES and s != VisitState.CANCELLED
+        )
         if late and not dry_run:
             raise InvalidInput(
                 f"{ctx.label}: visits already planned for {', '.join(map(str, late))}; "
@@ -192,13 +195,12 @@ def propose(
 
 
 def _peer_visit_states(ctx: CycleContext) -> dict[int, str]:
-    from review_engine.store.models import ReviewState
-
+    machine = ctx.phase(Part.PEER_VISIT).name
     return dict(
         ctx.session.exec(
             select(Review.school_urn, ReviewState.state)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
-            .where(Review.cycle_id == ctx.cycle_id, ReviewState.machine == "peer_visit")
+            .where(Review.cycle_id == ctx.cycle_id, ReviewState.machine == machine)
         ).all()
     )
 
@@ -243,12 +245,13 @@ def _store(
                 )
             )
     session.flush()
-    for a in assignments:
-        state = states.get(a.host)
-        if state == "awaiting_triad":
-            ctx.fire("peer_visit", "assign_triad", a.host)
-        elif state == "triad_assigned":
-            ctx.fire("peer_visit", "reassign_triad", a.host)
+    ctx.forget_relations()  # places changed: reviewers and leads are read again
+    hosts = [a.host for a in assignments]
+    for state, trigger in (
+        (VisitState.AWAITING_TRIAD, VisitTrigger.ASSIGN_TRIAD),
+        (VisitState.TRIAD_ASSIGNED, VisitTrigger.REASSIGN_TRIAD),
+    ):
+        ctx.fire_many(Part.PEER_VISIT, trigger, [h for h in hosts if states.get(h) == state])
 
 
 def set_triad(

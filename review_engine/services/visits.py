@@ -10,14 +10,12 @@ from sqlmodel import select
 
 from review_engine.clock import to_london
 from review_engine.core.domain import Slot, VisitFocus
-from review_engine.core.relations import Relation
+from review_engine.core.phases import Part, VisitState, VisitTrigger
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle, school_names
 from review_engine.services.calendars import calendars_for
-from review_engine.store.phase_tables import TriadPlace, VisitPlan
-
-_HOST = {Relation.SCHOOL, Relation.FACILITATOR}
+from review_engine.store.phase_tables import VisitPlan
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,11 @@ class VisitView:
 
 def _plan(ctx: CycleContext, host: int) -> VisitPlan:
     review = ctx.review(host)
-    plan = ctx.session.exec(select(VisitPlan).where(VisitPlan.review_id == review.id)).first()
+    plan = ctx.records.visit_plan(review)
     if plan is None:
         assert review.id is not None
         plan = VisitPlan(review_id=review.id)
+        ctx.records.note_visit_plan(plan)
     return plan
 
 
@@ -70,16 +69,19 @@ def set_focus(
         raise InvalidInput("the enquiry question is empty (e.g. 'To what extent ...?')")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST, f"set the focus of the visit to {host}")
-        state = ctx.states(host)["peer_visit"]
-        if state in ("visited", "cancelled"):
+        ctx.phase(Part.PEER_VISIT)
+        ctx.require_actor_of(
+            Part.PEER_VISIT, VisitTrigger.AGREE_FOCUS, host, f"set the focus of the visit to {host}"
+        )
+        state = ctx.state(host, Part.PEER_VISIT)
+        if state in (VisitState.VISITED, VisitState.CANCELLED):
             raise InvalidInput(f"{ctx.label} school {host}: the visit is {state}")
         plan = _plan(ctx, host)
         plan.focus, plan.enquiry_question, plan.focus_area = focus.value, question, area
         session.add(plan)
         session.flush()
-        if state == "triad_assigned":
-            ctx.fire("peer_visit", "agree_focus", host)
+        if state == VisitState.TRIAD_ASSIGNED:
+            ctx.fire(Part.PEER_VISIT, VisitTrigger.AGREE_FOCUS, host)
         return _view(ctx, host)
 
 
@@ -87,23 +89,23 @@ def schedule(rt: Runtime, *, cycle: str, host: int, on: date, slot: Slot) -> Vis
     """Date the visit; a day the host or a visitor is closed is refused with the reason."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST, f"schedule the visit to {host}")
-        visitors = list(
-            session.exec(
-                select(TriadPlace.visitor_urn).where(
-                    TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host
-                )
-            ).all()
+        ctx.phase(Part.PEER_VISIT)
+        ctx.require_actor_of(
+            Part.PEER_VISIT, VisitTrigger.SCHEDULE, host, f"schedule the visit to {host}"
         )
+        visitors = [p.visitor_urn for p in ctx.records.places(host)]
         warnings = _check_date(ctx, host, visitors, on)
-        state = ctx.states(host)["peer_visit"]
+        state = ctx.state(host, Part.PEER_VISIT)
         plan = _plan(ctx, host)
         plan.visit_date, plan.slot = on, slot.value
-        if state == "scheduled":
+        if state == VisitState.SCHEDULED:
             plan.sequence += 1
         session.add(plan)
         session.flush()
-        ctx.fire("peer_visit", "reschedule" if state == "scheduled" else "schedule", host)
+        trigger = (
+            VisitTrigger.RESCHEDULE if state == VisitState.SCHEDULED else VisitTrigger.SCHEDULE
+        )
+        ctx.fire(Part.PEER_VISIT, trigger, host)
         view = _view(ctx, host)
         return VisitView(**{**view.__dict__, "warnings": warnings})
 
@@ -137,7 +139,9 @@ def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> 
 def _peer_review_window(ctx: CycleContext) -> tuple[date, date] | None:
     from review_engine.store.schedule_tables import PlanStep
 
-    steps = ctx.session.exec(select(PlanStep).where(PlanStep.cycle_id == ctx.cycle_id)).all()
+    steps = ctx.session.exec(
+        select(PlanStep).where(PlanStep.cycle_id == ctx.cycle_id, PlanStep.kind == "boundary")
+    ).all()
     opens = next((s.due_on for s in steps if s.to_state == "peer_review"), None)
     closes = next((s.due_on for s in steps if s.from_state == "peer_review"), None)
     if opens and closes:
@@ -153,7 +157,10 @@ def set_agenda(
         raise InvalidInput("an agenda needs at least one item (TIME|ACTIVITY|WHO)")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST, f"set the agenda of the visit to {host}")
+        ctx.phase(Part.PEER_VISIT)
+        ctx.require_actor_of(
+            Part.PEER_VISIT, VisitTrigger.SCHEDULE, host, f"set the agenda of the visit to {host}"
+        )
         plan = _plan(ctx, host)
         plan.agenda = [vars(i) for i in items]
         plan.host_staff = host_staff
@@ -165,31 +172,31 @@ def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> V
     """The visit happened."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST, f"record the visit to {host}")  # before its date is shown
+        ctx.phase(Part.PEER_VISIT)
+        ctx.require_actor_of(  # before its date is shown
+            Part.PEER_VISIT, VisitTrigger.COMPLETE, host, f"record the visit to {host}"
+        )
         plan = _plan(ctx, host)
-        today = to_london(ctx.now).date()
-        plan.visited_on = on or plan.visit_date or today
-        if plan.visited_on > today:
-            raise InvalidInput(
-                f"{ctx.label} school {host}: the visit is dated {plan.visited_on:%a %d %b %Y}, "
-                "which has not come yet; record it on the day or after"
-            )
+        plan.visited_on = on or plan.visit_date or to_london(ctx.now).date()
         session.add(plan)
         session.flush()
-        ctx.fire("peer_visit", "complete", host)
+        ctx.fire(Part.PEER_VISIT, VisitTrigger.COMPLETE, host)  # not before the day (a guard)
         return _view(ctx, host)
 
 
 def cancel(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST, f"cancel the visit to {host}")
+        ctx.phase(Part.PEER_VISIT)
+        ctx.require_actor_of(
+            Part.PEER_VISIT, VisitTrigger.CANCEL, host, f"cancel the visit to {host}"
+        )
         plan = _plan(ctx, host)
         plan.cancelled = True
         plan.sequence += 1
         session.add(plan)
         session.flush()
-        ctx.fire("peer_visit", "cancel", host, reason=reason)
+        ctx.fire(Part.PEER_VISIT, VisitTrigger.CANCEL, host, reason=reason)
         return _view(ctx, host)
 
 
@@ -197,22 +204,21 @@ def show(rt: Runtime, *, cycle: str, host: int) -> VisitView:
     """A visit plan, for the host, its reviewers and the facilitator."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.PEER_VISIT)
         ctx.require_visible(host, "the visit plan")
         return _view(ctx, host)
 
 
 def _view(ctx: CycleContext, host: int) -> VisitView:
     plan = _plan(ctx, host)
-    places = ctx.session.exec(
-        select(TriadPlace).where(TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host)
-    ).all()
+    places = ctx.records.places(host)
     names = school_names(ctx.session, {host, *(p.visitor_urn for p in places)})
     lead = next((p.visitor_urn for p in places if p.is_lead), None)
     return VisitView(
         cycle=ctx.label,
         host=host,
         host_name=names.get(host, str(host)),
-        state=ctx.states(host)["peer_visit"],
+        state=ctx.state(host, Part.PEER_VISIT),
         focus=plan.focus,
         focus_area=plan.focus_area,
         enquiry_question=plan.enquiry_question,

@@ -8,19 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import yaml
-from sqlmodel import col, select
 
 from review_engine.core.domain import SharingLevel
 from review_engine.core.frameworks import get_framework
+from review_engine.core.phases import Part, WriteUpState, WriteUpTrigger
 from review_engine.core.relations import Relation
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle, school_names
-from review_engine.store.phase_tables import GoodPractice, TriadPlace, WriteUp, WriteUpDecision
-
-# Who may act on a write-up at all (asked first, so outsiders learn nothing of its state).
-_HOST_SIDE = {Relation.SCHOOL, Relation.REVIEWER, Relation.FACILITATOR}
+from review_engine.store.phase_tables import GoodPractice, WriteUp, WriteUpDecision
 
 
 @dataclass(frozen=True)
@@ -103,22 +100,18 @@ def read_draft(text: str, *, source: str = "write-up") -> Draft:
     )
 
 
-def _places(ctx: CycleContext, host: int) -> list[TriadPlace]:
-    return list(
-        ctx.session.exec(
-            select(TriadPlace).where(
-                TriadPlace.cycle_id == ctx.cycle_id, TriadPlace.host_urn == host
-            )
-        )
-    )
-
-
 def _writeup(ctx: CycleContext, host: int) -> WriteUp:
-    review = ctx.review(host)
-    found = ctx.session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+    found = ctx.records.writeup(ctx.review(host))
     if found is None:
         raise NotFound("write-up", f"for school {host}", "the lead reviewer has not drafted it")
     return found
+
+
+def _require_a_part(ctx: CycleContext, host: int, action: str) -> None:
+    """Asked first, so outsiders learn nothing of a write-up's state: the actor must be one of
+    those the workflow lets act on the write-up at all."""
+    machine = ctx.phase(Part.WRITE_UP)
+    ctx.require(host, {a for t in machine.transitions for a in t.actors}, action)
 
 
 def draft(
@@ -140,10 +133,8 @@ def draft(
             raise InvalidInput(f"item {i.text[:40]!r}: kind www|ebi, text and evidence are needed")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(
-            host,
-            {Relation.LEAD_REVIEWER, Relation.FACILITATOR},
-            f"draft the write-up for school {host}",
+        ctx.require_actor_of(
+            Part.WRITE_UP, WriteUpTrigger.DRAFT, host, f"draft the write-up for school {host}"
         )
         areas = {a.key for a in get_framework(ctx.cluster.framework).areas}
         for p in good_practice:
@@ -152,18 +143,18 @@ def draft(
                     f"good practice area {p.area!r} is not in {ctx.cluster.framework}: "
                     + ", ".join(sorted(areas))
                 )
-        state = ctx.states(host)["write_up"]
-        if state not in ("awaiting_draft", "drafted"):
+        state = ctx.state(host, Part.WRITE_UP)
+        if state not in (WriteUpState.AWAITING_DRAFT, WriteUpState.DRAFTED):
             raise InvalidInput(
                 f"{ctx.label} school {host}: the write-up is {state}; "
                 "it can be redrafted only after it is returned"
             )
-        lead = next((p.visitor_urn for p in _places(ctx, host) if p.is_lead), None)
+        lead = next((p.visitor_urn for p in ctx.records.places(host) if p.is_lead), None)
         if lead is None:
             raise InvalidInput(f"school {host} has no lead reviewer; form its triad first")
         review = ctx.review(host)
-        found = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
         assert review.id is not None
+        found = ctx.records.writeup(review)
         row = found or WriteUp(review_id=review.id, lead_urn=lead, drafted_at=ctx.now, version=0)
         row.version += 1
         row.items = [vars(i) for i in items]
@@ -171,79 +162,78 @@ def draft(
         row.activities, row.next_steps, row.drafted_at = activities, next_steps, ctx.now
         session.add(row)
         session.flush()
-        if state == "awaiting_draft":
-            ctx.fire("write_up", "draft", host)
+        ctx.records.note_writeup(row)
+        if state == WriteUpState.AWAITING_DRAFT:
+            ctx.fire(Part.WRITE_UP, WriteUpTrigger.DRAFT, host)
         return _view(ctx, host)
 
 
 def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
-    """A co-reviewer agrees the draft (when all have, it is reviewers_agreed), or the host
-    agrees it after fact-checking (host_agreed)."""
+    """Record the acting school's agreement and move the write-up on when the workflow allows:
+    a co-reviewer agrees a draft (when every co-reviewer has, it is reviewers_agreed), then the
+    host agrees it after fact-checking (host_agreed). Who may, and when, is the workflow's."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST_SIDE, f"agree the write-up for school {host}")
+        _require_a_part(ctx, host, f"agree the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
-        state = ctx.states(host)["write_up"]
-        school = ctx.actor.school_urn
-        if Relation.SCHOOL in have and state == "reviewers_agreed":
-            _decide(ctx, row, "host", "agreed", None)
-            ctx.fire("write_up", "host_agree", host)
-        elif (
-            Relation.REVIEWER in have and Relation.LEAD_REVIEWER not in have and state == "drafted"
-        ):
-            _decide(ctx, row, "reviewer", "agreed", None)
-            session.flush()
-            from review_engine.rules.guards import GUARDS, GuardContext
-
-            ready = GUARDS["reviewers_agreed"](
-                GuardContext(session, ctx.cycle, ctx.review(host), ctx.states(host), ctx.actor.name)
-            )
-            if ready is None:
-                ctx.fire("write_up", "reviewers_agree", host)
+        state = ctx.state(host, Part.WRITE_UP)
+        if state == WriteUpState.DRAFTED:
+            if Relation.CO_REVIEWER in have:
+                _decide(ctx, row, "reviewer", "agreed", None)
+                if not _all_reviewers_agreed(ctx, host, row):
+                    return _view(ctx, host)  # the others have still to agree
+            ctx.fire(Part.WRITE_UP, WriteUpTrigger.REVIEWERS_AGREE, host)
+        elif state == WriteUpState.REVIEWERS_AGREED:
+            if Relation.SCHOOL in have:
+                _decide(ctx, row, "host", "agreed", None)
+            ctx.fire(Part.WRITE_UP, WriteUpTrigger.HOST_AGREE, host)
         else:
-            raise NotPermitted(
-                ctx.actor.name,
-                f"agree the write-up for school {host} (it is {state})",
-                "co-reviewers agree a draft, then the host agrees it"
-                + ("" if school else "; agreement must come from the schools"),
+            raise InvalidInput(
+                f"{ctx.label} school {host}: the write-up is {state}; there is nothing to agree"
             )
         return _view(ctx, host)
 
 
+def _all_reviewers_agreed(ctx: CycleContext, host: int, row: WriteUp) -> bool:
+    """Whether this agreement was the last one (the guard on reviewers_agree checks it again)."""
+    agreed = {
+        d.school_urn
+        for d in ctx.records.decisions(row)
+        if d.role == "reviewer" and d.decision == "agreed"
+    }
+    return {p.visitor_urn for p in ctx.records.places(host) if not p.is_lead} <= agreed
+
+
 def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
-    """A co-reviewer or the host sends the draft back to the lead reviewer, saying why."""
+    """A co-reviewer or the host sends the draft back to the lead reviewer, saying why (the
+    lead reviewer redrafts instead, with `review writeup draft`)."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(host, _HOST_SIDE, f"return the write-up for school {host}")
+        _require_a_part(ctx, host, f"return the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
-        if Relation.LEAD_REVIEWER in have and not have & {Relation.SCHOOL, Relation.FACILITATOR}:
-            raise NotPermitted(
-                ctx.actor.name,
-                f"return the write-up for school {host}",
-                "the lead reviewer redrafts it instead (review writeup draft)",
-            )
-        role = "host" if Relation.SCHOOL in have else "reviewer"
-        ctx.fire("write_up", "return", host, reason=reason)
-        _decide(ctx, row, role, "returned", reason)
+        ctx.fire(Part.WRITE_UP, WriteUpTrigger.RETURN, host, reason=reason)
+        if Relation.SCHOOL in have or Relation.CO_REVIEWER in have:
+            role = "host" if Relation.SCHOOL in have else "reviewer"
+            _decide(ctx, row, role, "returned", reason)
         return _view(ctx, host)
 
 
 def _decide(ctx: CycleContext, row: WriteUp, role: str, decision: str, reason: str | None) -> None:
-    assert row.id is not None
-    ctx.session.add(
-        WriteUpDecision(
-            writeup_id=row.id,
-            version=row.version,
-            school_urn=ctx.actor.school_urn or 0,
-            role=role,
-            decision=decision,
-            reason=reason,
-            actor=ctx.actor.name,
-            at=ctx.now,
-        )
+    assert row.id is not None and ctx.actor.school_urn is not None
+    made = WriteUpDecision(
+        writeup_id=row.id,
+        version=row.version,
+        school_urn=ctx.actor.school_urn,
+        role=role,
+        decision=decision,
+        reason=reason,
+        actor=ctx.actor.name,
+        at=ctx.now,
     )
+    ctx.session.add(made)
+    ctx.records.note_decision(row, made)
 
 
 def publish(
@@ -255,8 +245,8 @@ def publish(
         raise InvalidInput("sharing with named schools needs --with URN (one or more)")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        ctx.require(
-            host, {Relation.SCHOOL, Relation.FACILITATOR}, f"publish the write-up for {host}"
+        ctx.require_actor_of(
+            Part.WRITE_UP, WriteUpTrigger.PUBLISH, host, f"publish the write-up for {host}"
         )
         row = _writeup(ctx, host)
         members = set(policy.current_members(session, ctx.cluster.id or 0))
@@ -266,8 +256,7 @@ def publish(
         row.sharing, row.shared_with = sharing.value, named
         row.published_at = ctx.now
         session.add(row)
-        session.flush()
-        ctx.fire("write_up", "publish", host)
+        ctx.fire(Part.WRITE_UP, WriteUpTrigger.PUBLISH, host)
         assert row.id is not None and ctx.cluster.id is not None
         session.add_all(
             GoodPractice(
@@ -288,8 +277,8 @@ def show(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     """A write-up, for the host, its reviewers, the facilitator, and whoever it is shared with."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        review = ctx.review(host)
-        row = session.exec(select(WriteUp).where(WriteUp.review_id == review.id)).first()
+        ctx.phase(Part.WRITE_UP)
+        row = ctx.records.writeup(ctx.review(host))
         # Whether a draft exists is itself confidential: outsiders get the same refusal.
         if row is None:
             allowed = policy.can_see(session, ctx.actor, ctx.cycle, host)
@@ -309,29 +298,21 @@ def may_read(ctx: CycleContext, row: WriteUp, host: int) -> bool:
         return True
     if ctx.actor.school_urn is None:
         return False
-    reviewers = [host, *(p.visitor_urn for p in _places(ctx, host))]
+    reviewers = [host, *(p.visitor_urn for p in ctx.records.places(host))]
     members = policy.current_members(ctx.session, ctx.cluster.id or 0)
     return ctx.actor.school_urn in policy.writeup_readers(row, reviewers, members)
 
 
 def _view(ctx: CycleContext, host: int) -> WriteUpView:
     row = _writeup(ctx, host)
-    decisions = ctx.session.exec(
-        select(WriteUpDecision)
-        .where(
-            WriteUpDecision.writeup_id == row.id,
-            WriteUpDecision.version == row.version,
-            WriteUpDecision.decision == "agreed",
-        )
-        .order_by(col(WriteUpDecision.id))
-    ).all()
+    decisions = [d for d in ctx.records.decisions(row) if d.decision == "agreed"]
     names = school_names(ctx.session, {host, row.lead_urn, *(d.school_urn for d in decisions)})
     items = [Item(**i) for i in row.items]
     return WriteUpView(
         cycle=ctx.label,
         host=host,
         host_name=names.get(host, str(host)),
-        state=ctx.states(host)["write_up"],
+        state=ctx.state(host, Part.WRITE_UP),
         lead=names.get(row.lead_urn, str(row.lead_urn)),
         version=row.version,
         activities=list(row.activities),

@@ -5,14 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlmodel import select
 
 from review_engine.errors import Conflict, ReviewEngineError, TransitionNotAllowed
 from review_engine.runtime import Runtime
 from review_engine.services import cycles, history, transitions
-from review_engine.services._lookup import get_cycle, get_review
-from review_engine.services.transitions import apply_trigger
-from review_engine.store.models import ReviewState
+from review_engine.services._context import open_cycle
 from tests.conftest import FACILITATOR
 
 
@@ -58,35 +55,15 @@ def test_stale_writer_gets_conflict(rt: Runtime, cycle: str) -> None:
         pytest.skip("SQLite serialises writers up front (BEGIN IMMEDIATE); the race test covers it")
     urn = 990102
     with rt.db.transaction() as first:
-        c1, cl1 = get_cycle(first, cycle)
+        ctx1 = open_cycle(first, rt, cycle)
         with rt.db.transaction() as second:
-            c2, cl2 = get_cycle(second, cycle)
-            review = get_review(second, c2, urn, cycle)
+            ctx2 = open_cycle(second, rt, cycle)
+            review = ctx2.review(urn)  # the second writer reads version 1 and the old state
             assert review.id is not None
-            # The second writer has read the old state (held, so the session keeps it).
-            held = list(second.exec(select(ReviewState).where(ReviewState.review_id == review.id)))
-            assert {r.machine: r.state for r in held}["self_review"] == "not_started"
-            apply_trigger(
-                first,
-                cycle=c1,
-                cluster=cl1,
-                machine="self_review",
-                trigger="start",
-                school_urn=urn,
-                actor=FACILITATOR,
-                at=rt.clock.now(),
-            )
+            assert ctx2.states(urn)["self_review"] == "not_started"
+            ctx1.fire("self_review", "start", urn)
             first.commit()
             with pytest.raises(Conflict, match="changed by someone else"):
-                apply_trigger(
-                    second,
-                    cycle=c2,
-                    cluster=cl2,
-                    machine="self_review",
-                    trigger="start",
-                    school_urn=urn,
-                    actor=FACILITATOR,
-                    at=rt.clock.now(),
-                )
+                ctx2.fire("self_review", "start", urn)
     starts = [h for h in history.history(rt, cycle=cycle, school_urn=urn) if h.trigger == "start"]
     assert [h.actor for h in starts] == [FACILITATOR]

@@ -227,7 +227,7 @@ def test_a_returned_sef_is_resubmitted_and_every_version_is_kept(
     assert (first.version, first.state) == (1, "submitted")
     with pytest.raises(InvalidInput, match="already submitted; wait for the facilitator"):
         submit_sef(rt, cycle, HOST)
-    with pytest.raises(NotPermitted, match="only facilitator may"):
+    with pytest.raises(NotPermitted, match="only the facilitator may"):
         sef.decide_sef(head, cycle=cycle, urn=HOST, accept=True, reason=None)
 
     clock.advance(days=1)
@@ -290,7 +290,7 @@ def test_visit_plan_from_focus_to_visited(
     rt: Runtime, clock: FakeClock, cycle: str, triad: triads.TriadRow
 ) -> None:
     host = _as(rt, HOST)
-    with pytest.raises(NotPermitted, match="only facilitator, school may"):
+    with pytest.raises(NotPermitted, match="only the facilitator or the school itself may"):
         visits.set_focus(
             _as(rt, triad.visitors[0]),
             cycle=cycle,
@@ -375,7 +375,7 @@ def test_a_visit_cannot_be_recorded_before_its_date(
 ) -> None:
     plan_visit(rt, cycle, HOST, date(2026, 11, 10))
     clock.set(at(date(2026, 11, 9)))
-    with pytest.raises(InvalidInput, match="has not come yet"):
+    with pytest.raises(GuardRejected, match="has not come yet"):
         visits.complete(_as(rt, HOST), cycle=cycle, host=HOST)
     assert _states(rt, HOST)["peer_visit"] == "scheduled"
     clock.set(at(date(2026, 11, 10), hour=9))
@@ -399,7 +399,7 @@ def test_writeup_from_draft_to_published(
     clock.set(at(date(2026, 11, 10)))
     visits.complete(_as(rt, HOST), cycle=cycle, host=HOST)
     for not_lead in (first, HOST):
-        with pytest.raises(NotPermitted, match="only facilitator, lead_reviewer may"):
+        with pytest.raises(NotPermitted, match="only the facilitator or the lead reviewer may"):
             draft_writeup(rt, cycle, HOST, not_lead)
 
     drafted = draft_writeup(rt, cycle, HOST, lead)
@@ -422,7 +422,7 @@ def test_writeup_from_draft_to_published(
     writeups.agree(_as(rt, first), cycle=cycle, host=HOST)
     both = writeups.agree(_as(rt, second), cycle=cycle, host=HOST)
     assert (both.state, len(both.agreed_by)) == ("reviewers_agreed", 2)
-    with pytest.raises(NotPermitted, match="co-reviewers agree a draft, then the host"):
+    with pytest.raises(NotPermitted, match="only the facilitator or the school itself may"):
         writeups.agree(_as(rt, lead), cycle=cycle, host=HOST)
     back = writeups.return_(_as(rt, HOST), cycle=cycle, host=HOST, reason="a fact is wrong")
     assert back.state == "drafted"
@@ -433,7 +433,7 @@ def test_writeup_from_draft_to_published(
     assert agreed.state == "host_agreed"
     assert agreed.agreed_by[-1] == f"{HOST_NAME} (host)"
 
-    with pytest.raises(NotPermitted, match="only facilitator, school may"):
+    with pytest.raises(NotPermitted, match="only the facilitator or the school itself may"):
         writeups.publish(_as(rt, lead), cycle=cycle, host=HOST, sharing=SharingLevel.CLUSTER)
     with pytest.raises(InvalidInput, match="needs --with URN"):
         writeups.publish(_as(rt, HOST), cycle=cycle, host=HOST, sharing=SharingLevel.NAMED)
@@ -509,7 +509,7 @@ def test_support_actions_from_an_ebi_to_the_impact_review(
         "support actions are still open (#1, #2); complete them, or the facilitator may "
         "override with --override and a reason"
     )
-    with pytest.raises(NotPermitted, match="only the facilitator may override"):
+    with pytest.raises(GuardRejected, match="only the facilitator may override"):
         actions.impact_review(head, cycle=cycle, urn=HOST, override=True, reason="carry on")
     with pytest.raises(GuardRejected, match=r"an override needs a reason \(--reason\)"):
         actions.impact_review(rt, cycle=cycle, urn=HOST, override=True)
@@ -710,6 +710,12 @@ def test_every_guard_refuses_with_its_reason_then_allows(
         "write_up",
         "draft",
     )
+    # visit_day_reached
+    clock.set(at(date(2026, 11, 9)))
+    why = (
+        "the visit is dated Tue 10 Nov 2026, which has not come yet; record it on the day or after"
+    )
+    _refused(head, "visit_day_reached", why, "peer_visit", "complete")
     clock.set(at(date(2026, 11, 10)))
     assert _fire(head, "peer_visit", "complete") == "visited"
 
@@ -773,6 +779,23 @@ def test_every_guard_refuses_with_its_reason_then_allows(
         ),
     )
     assert _fire(_as(rt, second), "write_up", "reviewers_agree") == "reviewers_agreed"
+
+    # host_agreed: not the facilitator nor the host by a raw trigger, without a recorded agreement
+    why = "the host has not agreed this draft (the host agrees with `review writeup agree`)"
+    _refused(rt, "host_agreed", why, "write_up", "host_agree")
+    _refused(head, "host_agreed", why, "write_up", "host_agree")
+    _add(
+        rt,
+        WriteUpDecision(
+            writeup_id=writeup_id,
+            version=1,
+            school_urn=HOST,
+            role="host",
+            decision="agreed",
+            actor=HEADS[HOST],
+            at=clock.now(),
+        ),
+    )
     assert _fire(head, "write_up", "host_agree") == "host_agreed"
 
     # sharing_chosen

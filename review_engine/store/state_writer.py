@@ -1,0 +1,155 @@
+"""The one writer of state: every transition, whoever fires it, is persisted here.
+
+A change moves one cycle (or one school's phase machine) from one state to the next. Writing it
+is a version-checked UPDATE (or, for a batch, one set-based UPDATE per group of records moving
+between the same two states, each row checked to still be in its `from` state) plus its history
+row, all in the caller's transaction; the history rows of a batch go in one executemany. If
+another writer got there first, fewer rows match and `Conflict` is raised: nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col
+
+from review_engine.errors import Conflict
+from review_engine.store.batch import chunks, in_, table_of
+from review_engine.store.models import Cycle, Review, ReviewState, TransitionLog
+
+NO_STATE = "none"  # the `from` of a cycle's first history row
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One applied transition, ready to be written.
+
+    `review_id` is set for a school's phase machine; `version` is the version the cycle or
+    review row was read at (checked on write), or None in a batch, where the `from` state is
+    the check.
+    """
+
+    cycle_id: int
+    machine: str
+    trigger: str
+    from_state: str
+    to_state: str
+    school_urn: int | None = None
+    review_id: int | None = None
+    version: int | None = None
+    reason: str | None = None
+    subject: str = ""
+
+
+def write_changes(
+    session: Session, changes: Sequence[StateChange], *, actor: str, at: datetime
+) -> None:
+    """Persist `changes` (one or many) with their history rows; Conflict if any is stale."""
+    single = [c for c in changes if c.version is not None]
+    batched = [c for c in changes if c.version is None]
+    for change in single:
+        _write_one(session, change)
+    _write_batch(session, batched)
+    append_history(session, changes, actor=actor, at=at)
+
+
+def append_history(
+    session: Session, changes: Sequence[StateChange], *, actor: str, at: datetime
+) -> None:
+    """The history rows of `changes`, in one statement (history is never updated)."""
+    if not changes:
+        return
+    rows = [
+        {
+            "cycle_id": c.cycle_id,
+            "school_urn": c.school_urn,
+            "machine": c.machine,
+            "from_state": c.from_state,
+            "to_state": c.to_state,
+            "trigger": c.trigger,
+            "actor": actor,
+            "reason": c.reason,
+            "at": at,
+        }
+        for c in changes
+    ]
+    session.connection().execute(insert(table_of(TransitionLog)), rows)
+
+
+def _write_one(session: Session, c: StateChange) -> None:
+    """Version-checked; rows already in the session are updated in place (no reload)."""
+    assert c.version is not None
+    if c.review_id is None:
+        result = session.execute(
+            update(Cycle)
+            .where(col(Cycle.id) == c.cycle_id, col(Cycle.version) == c.version)
+            .values(state=c.to_state, version=c.version + 1)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(c.subject or f"cycle {c.cycle_id}")
+        return
+    bumped = session.execute(
+        update(Review)
+        .where(col(Review.id) == c.review_id, col(Review.version) == c.version)
+        .values(version=c.version + 1)
+    )
+    moved = session.execute(
+        update(ReviewState)
+        .where(
+            col(ReviewState.review_id) == c.review_id,
+            col(ReviewState.machine) == c.machine,
+            col(ReviewState.state) == c.from_state,
+        )
+        .values(state=c.to_state)
+    )
+    if bumped.rowcount != 1 or moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(c.subject or f"review {c.review_id}")
+
+
+def _write_batch(session: Session, changes: Sequence[StateChange]) -> None:
+    """One UPDATE per (machine, from, to) group and chunk; every row must still be in `from`.
+    A record changed several times in the batch (in order) moves once, first `from` to last
+    `to`; each change still gets its history row."""
+    moves: dict[tuple[bool, str, int], tuple[str, str]] = {}
+    for c in changes:
+        per_school = c.review_id is not None
+        key = (per_school, c.machine, c.review_id if c.review_id is not None else c.cycle_id)
+        start = moves[key][0] if key in moves else c.from_state
+        moves[key] = (start, c.to_state)
+    groups: dict[tuple[bool, str, str, str], list[int]] = defaultdict(list)
+    for (per_school, machine, record), (start, end) in moves.items():
+        groups[(per_school, machine, start, end)].append(record)
+    for (per_school, machine, start, end), ids in groups.items():
+        for chunk in chunks(ids):
+            statement: Any
+            if per_school:
+                statement = (
+                    update(ReviewState)
+                    .where(
+                        in_(session, ReviewState.review_id, chunk),
+                        col(ReviewState.machine) == machine,
+                        col(ReviewState.state) == start,
+                    )
+                    .values(state=end)
+                )
+            else:
+                statement = (
+                    update(Cycle)
+                    .where(in_(session, Cycle.id, chunk), col(Cycle.state) == start)
+                    .values(state=end, version=Cycle.version + 1)
+                )
+            result = session.execute(statement.execution_options(synchronize_session=False))
+            if result.rowcount != len(chunk):  # type: ignore[attr-defined]
+                raise Conflict(f"{len(chunk)} records moving {start} -> {end}", "changed meanwhile")
+            if per_school:
+                session.execute(
+                    update(Review)
+                    .where(in_(session, Review.id, chunk))
+                    .values(version=Review.version + 1)
+                    .execution_options(synchronize_session=False)
+                )
