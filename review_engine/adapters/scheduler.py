@@ -6,6 +6,10 @@ are derived at start, so nothing is persisted in APScheduler and a restart loses
 job runs however late it is (``misfire_grace_time=None``), late runs collapse into one
 (``coalesce=True``) and ticks never overlap (one worker thread, ``max_instances=1``).
 
+APScheduler is imported only to run the scheduler: `next_run_times` (the heartbeat's and
+`review scheduler status`'s next tick) is plain date arithmetic, checked against the triggers
+in the tests.
+
 Only one scheduler runs per database: a PostgreSQL session advisory lock, or a file lock beside
 the SQLite database. A second copy waits for the lock or exits with ``SchedulerBusy``.
 """
@@ -21,23 +25,20 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, text
 
 from review_engine.clock import Clock
 from review_engine.errors import SchedulerBusy
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -207,26 +208,40 @@ def leader_lock_for(engine: Engine, data_dir: Path | str) -> LeaderLock:
 
 
 def _triggers(now: datetime, hourly: bool) -> dict[str, Any]:
-    """The recurring triggers, by job id; the hourly one falls on whole UTC hours."""
+    """The recurring APScheduler triggers, by job id; the hourly one falls on whole UTC hours."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
     triggers: dict[str, Any] = {
         "daily": CronTrigger(hour=DAILY_HOUR, minute=0, timezone=LONDON),
     }
     if hourly:
-        top = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOURLY
-        triggers["hourly"] = IntervalTrigger(hours=1, start_date=top, timezone=UTC)
+        triggers["hourly"] = IntervalTrigger(hours=1, start_date=_next_hour(now), timezone=UTC)
     return triggers
+
+
+def _next_hour(now: datetime) -> datetime:
+    """The first whole UTC hour strictly after ``now``."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOURLY
+
+
+def _next_daily(now: datetime) -> datetime:
+    """The first 06:00 Europe/London strictly after ``now``, in UTC (06:00 always exists
+    exactly once in London: the clocks change at 01:00 UTC)."""
+    day = now.astimezone(LONDON).date()
+    fire = datetime.combine(day, time(DAILY_HOUR), tzinfo=LONDON).astimezone(UTC)
+    if fire <= now:
+        fire = datetime.combine(day + timedelta(days=1), time(DAILY_HOUR), tzinfo=LONDON)
+    return fire.astimezone(UTC)
 
 
 def next_run_times(now: datetime, *, hourly: bool = True) -> list[datetime]:
     """When the recurring ticks next fire strictly after ``now``, soonest first, in UTC."""
     if now.tzinfo is None:
         raise ValueError("next_run_times needs a timezone-aware instant")
-    after = now + timedelta(microseconds=1)
-    times = []
-    for trigger in _triggers(now, hourly).values():
-        fire = trigger.get_next_fire_time(None, after.astimezone(LONDON))
-        if fire is not None:
-            times.append(fire.astimezone(UTC))
+    times = [_next_daily(now)]
+    if hourly:
+        times.append(_next_hour(now))
     return sorted(times)
 
 
@@ -274,8 +289,31 @@ class _Ticker:
                 log.exception("heartbeat after %s failed", reason)
 
 
+class _StartUpThen:
+    """A recurring job's callable whose first run, due at once, is the start-up tick.
+
+    A one-shot start-up job would do, but APScheduler 3 removes a one-shot job after submitting
+    it, and when ``shutdown()`` has already begun (a quick tick, then an immediate stop) that
+    removal raises JobLookupError in the scheduler's thread. Recurring jobs are only updated."""
+
+    def __init__(self, ticker: _Ticker, reason: str) -> None:
+        self.ticker = ticker
+        self.reason = reason
+        self._first = True
+
+    def __call__(self) -> None:
+        reason = "start-up tick" if self._first else self.reason
+        self._first = False
+        self.ticker(reason)
+
+
 def _build_scheduler(ticker: _Ticker, now: datetime, hourly: bool) -> BackgroundScheduler:
-    """A stopped scheduler holding the start-up, daily and hourly jobs in memory only."""
+    """A stopped scheduler holding the daily (due at once: the start-up tick) and hourly jobs
+    in memory only."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     scheduler = BackgroundScheduler(
         timezone=LONDON,
@@ -283,10 +321,13 @@ def _build_scheduler(ticker: _Ticker, now: datetime, hourly: bool) -> Background
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults=options,
     )
+    triggers = _triggers(now, hourly)
+    # Due at once (APScheduler compares due times with the wall clock, not the injected clock).
+    start_up = _StartUpThen(ticker, "daily tick")
     scheduler.add_job(
-        ticker, DateTrigger(timezone=LONDON), id="startup", args=["start-up tick"], **options
+        start_up, triggers.pop("daily"), id="daily", next_run_time=datetime.now(LONDON), **options
     )
-    for job_id, trigger in _triggers(now, hourly).items():
+    for job_id, trigger in triggers.items():
         scheduler.add_job(ticker, trigger, id=job_id, args=[f"{job_id} tick"], **options)
     return scheduler
 

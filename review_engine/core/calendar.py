@@ -20,8 +20,6 @@ from itertools import pairwise
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from review_engine.core.domain import HalfTerm
 from review_engine.errors import InvalidInput
 
@@ -199,6 +197,8 @@ def _build_index(half_terms: tuple[HalfTermDates, ...], closures: tuple[Closure,
 @cache
 def bank_holidays(year: int) -> Mapping[date, str]:
     """Bank holidays in England for one calendar year, built once per year."""
+    import holidays  # here, not at the top: it takes ~40 ms to import and most commands skip it
+
     found = holidays.country_holidays("GB", subdiv="ENG", years=year)
     return MappingProxyType({day: str(name) for day, name in sorted(found.items())})
 

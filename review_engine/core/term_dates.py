@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from review_engine.core.calendar import (
     LONDON,
@@ -27,6 +26,9 @@ from review_engine.core.calendar import (
 )
 from review_engine.core.domain import HalfTerm
 from review_engine.errors import FileFormatError, ImportRejected, RowError
+
+if TYPE_CHECKING:
+    import icalendar
 
 CSV_COLUMNS = ("academic_year", "kind", "label", "first_day", "last_day")
 _ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -232,6 +234,8 @@ def parse_ics(data: str | bytes, *, name: str, source: str = "") -> TermCalendar
     text = _decode(data, source)
     if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
         raise FileFormatError("not an iCalendar file: no BEGIN:VCALENDAR", line=1, source=source)
+    import icalendar  # here, not at the top: only ICS imports need it
+
     try:
         parsed = icalendar.Calendar.from_ical(text)
     except (ValueError, KeyError, IndexError) as exc:

@@ -417,10 +417,52 @@ def test_jobs_live_in_memory_run_however_late_and_never_overlap(clock: FakeClock
     scheduler = _build_scheduler(ticker, clock.now(), hourly=True)
 
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["daily", "hourly", "startup"]
+    assert sorted(jobs) == ["daily", "hourly"]
     for job in jobs.values():
         assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (None, True, 1)
     assert isinstance(scheduler._jobstores["default"], MemoryJobStore)
     assert list(scheduler._jobstores) == ["default"]
     assert str(scheduler.timezone) == "Europe/London"
     assert "hourly" not in {j.id for j in _build_scheduler(ticker, clock.now(), False).get_jobs()}
+
+
+def test_the_start_up_tick_is_the_daily_job_due_at_once_so_no_job_is_ever_removed(
+    clock: FakeClock,
+):
+    # APScheduler 3 removes a one-shot job after submitting it; when shutdown() had already
+    # begun, that removal raised JobLookupError in the scheduler's thread (a flaky stop test).
+    from review_engine.adapters.scheduler import _build_scheduler
+
+    beats: list[HeartbeatInfo] = []
+    ticker = _Ticker(lambda now: None, beats.append, clock, hourly=True)
+    scheduler = _build_scheduler(ticker, clock.now(), hourly=True)
+
+    daily = scheduler.get_job("daily")
+    assert daily.next_run_time <= datetime.now(UTC)  # due at once
+    for job in scheduler.get_jobs():  # and every job fires again after a run
+        first = getattr(job, "next_run_time", None) or job.trigger.get_next_fire_time(
+            None, datetime.now(UTC)
+        )
+        assert job.trigger.get_next_fire_time(first, first) is not None
+    daily.func(*daily.args)
+    daily.func(*daily.args)
+    assert [b.summary for b in beats] == ["start-up tick done", "daily tick done"]
+
+
+@pytest.mark.parametrize("hourly", [True, False])
+def test_next_run_times_agree_with_the_scheduler_triggers(hourly: bool):
+    from datetime import timedelta
+
+    from review_engine.adapters.scheduler import LONDON, _triggers
+
+    # Every 37 minutes across both clock changes of 2026-27 and a plain week.
+    starts = [utc(2026, 10, 23), utc(2027, 3, 26), utc(2027, 6, 1)]
+    for start in starts:
+        for step in range(0, 4 * 24 * 60, 37):
+            now = start + timedelta(minutes=step, seconds=step % 3)
+            after = (now + timedelta(microseconds=1)).astimezone(LONDON)
+            expected = sorted(
+                t.get_next_fire_time(None, after).astimezone(UTC)
+                for t in _triggers(now, hourly).values()
+            )
+            assert next_run_times(now, hourly=hourly) == expected, now

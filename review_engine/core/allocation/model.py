@@ -3,21 +3,24 @@
 Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
 host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
 for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
-over all arcs, flow rounding and visitor swaps (allocation_large). Costs are integers
+over all arcs, flow rounding and visitor swaps (`large`). Costs are integers
 (thousandths of a point), so answers are exact, and a tiny per-arc tie-break makes the optimum
 unique, so answers are deterministic.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
 
+from review_engine.core.allocation.problem import (
+    AllocationProblem,
+    Assignment,
+    Pair,
+)
 from review_engine.errors import InvalidInput
 
 SCALE = 1000  # integer cost units per point; one point is one km at distance_per_km=1
@@ -26,91 +29,6 @@ NEAREST = 24  # candidate visitors per host in large pools
 _PERT = 1024  # tie-break range per arc (exact mode only)
 _TINY_HOSTS = 6  # CP-SAT with one worker is fastest on clusters this small
 _DIAGNOSE_SCHOOLS = 60  # name culprit schools one by one up to this pool size
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Soft-cost weights in points (1 point = 1 km of travel at the default distance weight)."""
-
-    distance_per_km: float = 1.0
-    repeat: float = 50.0  # a (host, visitor) pairing already made within the rotation window
-    reciprocal: float = 10.0  # A visits B and B visits A in the same cycle
-    strength_bonus: float = 5.0  # subtracted when the visitor is strong in the host's focus
-
-    def __post_init__(self) -> None:
-        for name in ("distance_per_km", "repeat", "reciprocal", "strength_bonus"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise InvalidInput(f"weight {name} must be a finite number >= 0, got {value}")
-
-
-@dataclass(frozen=True)
-class SchoolNode:
-    """A school as the solver sees it: URN, GIAS easting/northing in metres, trust group."""
-
-    urn: int
-    easting: int | None
-    northing: int | None
-    group: str | None = None
-    strengths: frozenset[str] = frozenset()
-    focus_area: str | None = None
-
-
-Pair = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class AllocationProblem:
-    """One cycle of one cluster; pins and past pairings are (host, visitor) URN pairs."""
-
-    schools: Sequence[SchoolNode]
-    hosts: frozenset[int] | None = None
-    visitors_per_host: int = 3
-    min_visits: int | None = None
-    max_visits: int | None = None
-    conflicts: frozenset[frozenset[int]] = frozenset()
-    group_conflicts: bool = False
-    unavailable: frozenset[int] = frozenset()
-    must: frozenset[Pair] = frozenset()
-    must_not: frozenset[Pair] = frozenset()
-    past_pairings: Sequence[tuple[int, int, int]] = ()
-    past_leads: Mapping[int, int] = field(default_factory=dict)
-    rotation_window: int = 2
-    weights: Weights = Weights()
-
-    def __post_init__(self) -> None:
-        # Input order must not matter: keep every collection sorted by URN.
-        object.__setattr__(self, "schools", tuple(sorted(self.schools, key=lambda s: s.urn)))
-        if self.hosts is not None:
-            object.__setattr__(self, "hosts", frozenset(self.hosts))
-        object.__setattr__(self, "conflicts", frozenset(frozenset(c) for c in self.conflicts))
-        object.__setattr__(self, "past_pairings", tuple(sorted(self.past_pairings)))
-        object.__setattr__(self, "past_leads", dict(sorted(self.past_leads.items())))
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One host's visitors (sorted), its lead reviewer, and per-visitor km and reasons."""
-
-    host: int
-    visitors: tuple[int, ...]
-    lead: int | None = None
-    distances_km: tuple[float, ...] = ()
-    why: tuple[tuple[str, ...], ...] = ()
-
-
-@dataclass(frozen=True)
-class AllocationResult:
-    """The allocation, its cost per term, and how far it is proved from the optimum."""
-
-    assignments: tuple[Assignment, ...]
-    objective: float
-    breakdown: dict[str, float]
-    lower_bound: float
-    gap: float
-    optimal: bool
-    wall_seconds: float
-    method: str
 
 
 # ---------------------------------------------------------------- the prepared instance
@@ -399,6 +317,8 @@ def _flow(prep: _Prep, arcs: _Arcs, costs: np.ndarray, relax: bool = False) -> _
     need, lo, hi = _residual(prep)
     if (need < 0).any() or (hi < 0).any() or lo.sum() > need.sum() or hi.sum() < need.sum():
         return None
+    from ortools.graph.python import min_cost_flow  # here: OR-Tools loads only to solve
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     src, hub = 2 * n, 2 * n + 1
     supplies = np.concatenate([lo, -need, [need.sum() - lo.sum(), 0]])
@@ -497,6 +417,8 @@ def _leads(prep: _Prep, visitors: Mapping[int, Sequence[int]]) -> dict[int, tupl
     slot = {v: i for i, v in enumerate(people)}
     visits = Counter(v for h in hosts for v in visitors[h])
     tie = len(people) * (len(hosts) + 1)  # URN tie-breaks never outweigh one step of fairness
+    from ortools.graph.python import min_cost_flow  # here: OR-Tools loads only to solve
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     src, sink = len(people) + len(hosts), len(people) + len(hosts) + 1
     for v in people:  # the j-th lead this cycle costs (p+j+1)^2 - (p+j)^2: convex, so in order

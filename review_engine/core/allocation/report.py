@@ -9,8 +9,6 @@ import numpy as np
 from review_engine.core.allocation.model import (
     NEAREST,
     SCALE,
-    AllocationProblem,
-    AllocationResult,
     _blocker,
     _candidates,
     _evaluate,
@@ -19,6 +17,7 @@ from review_engine.core.allocation.model import (
     _prepare,
     _residual,
 )
+from review_engine.core.allocation.problem import AllocationProblem, AllocationResult
 from review_engine.errors import InvalidInput
 
 _NEARER_SHOWN = 5

@@ -3,7 +3,7 @@
 Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
 host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
 for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
-over all arcs, flow rounding and visitor swaps (allocation_large). Costs are integers
+over all arcs, flow rounding and visitor swaps (`large`). Costs are integers
 (thousandths of a point), so answers are exact, and a tiny per-arc tie-break makes the optimum
 unique, so answers are deterministic.
 """
@@ -18,7 +18,6 @@ from dataclasses import replace
 from multiprocessing import get_context
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from review_engine.core.allocation.large import solve_large
 from review_engine.core.allocation.model import (
@@ -29,9 +28,6 @@ from review_engine.core.allocation.model import (
     EXACT_HOSTS,
     NEAREST,
     SCALE,
-    AllocationProblem,
-    AllocationResult,
-    Assignment,
     _Arcs,
     _assignments,
     _blocker,
@@ -47,6 +43,7 @@ from review_engine.core.allocation.model import (
     _reverse,
     _tie_break,
 )
+from review_engine.core.allocation.problem import AllocationProblem, AllocationResult, Assignment
 from review_engine.errors import AllocationInfeasible, InvalidInput
 
 
@@ -60,6 +57,8 @@ def _cpsat(
     deterministic_time: float | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """The full model (reciprocal pairs as y >= x_ab + x_ba - 1) on CP-SAT, hinted."""
+    from ortools.sat.python import cp_model  # here: it loads pandas too, ~0.2 s
+
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(len(arcs.v))]
     need, lo, hi = _residual(prep)
