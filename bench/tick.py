@@ -1,27 +1,31 @@
 """Benchmark `review tick`: 25,000 schools in 5,000 clusters of 5, every cycle due to advance.
 
-Builds the data set-based (Core inserts), then times one real `review_engine.services.tick.tick`
-and, on an identical copy, a plain SQL baseline making the same state changes and writing the
-same history rows (one transaction, executemany). Prints both, the ratio, and the number of SQL
-statements the tick issued. SQLite (a temporary file) always; PostgreSQL when
-REVIEW_BENCH_POSTGRES_URL (or REVIEW_TEST_POSTGRES_URL) is set and answers.
+Builds the data set-based (Core inserts), then, five times over on fresh copies of it, times one
+real `review_engine.services.tick.tick` and a plain SQL baseline making the same state changes
+and writing the same history rows (one transaction, executemany). Prints each run, then the
+median tick, the median baseline, the median of the ratios (SQLite's against its target) and the
+number of SQL statements the tick issued. SQLite (temporary files; one build, copied with the
+backup API) always; PostgreSQL (rebuilt for every run) when REVIEW_BENCH_POSTGRES_URL (or
+REVIEW_TEST_POSTGRES_URL) is set and answers.
 
-Run: .venv/bin/python bench/tick.py [--clusters 5000] [--size 5]
+Run: .venv/bin/python bench/tick.py [--clusters 5000] [--size 5] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.exc import OperationalError
 
 from review_engine.config import Settings, normalise_url
@@ -51,6 +55,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "review_engine" / "samples"
 YEAR = "2026-27"
 AT = datetime(2026, 9, 3, 5, 0, tzinfo=UTC)  # 06:00 London: Autumn 1 starts, cycles open
 LA = "352"
+RUNS = 5
+TARGET = 2.5  # SQLite: the tick within this many times the plain SQL baseline (median)
 
 
 @dataclass(frozen=True)
@@ -302,12 +308,15 @@ def check(url: str, boundaries: int) -> int:
     return int(logs)
 
 
-def run(name: str, url_for: Callable[[str], str], clusters: int, size: int) -> Timing:
-    tick_url, base_url = url_for("tick"), url_for("baseline")
-    started = time.perf_counter()
-    build(tick_url, clusters, size)
-    build(base_url, clusters, size)
-    print(f"{name}: built 2 x {clusters * size:,} schools in {time.perf_counter() - started:.1f} s")
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A fresh copy of a SQLite database, through the backup API (never a file copy)."""
+    target.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def run_once(tick_url: str, base_url: str) -> Timing:
+    """Time the tick and the baseline on two fresh, identical databases."""
     tick_s, statements, boundaries = time_tick(tick_url)
     history_rows = check(tick_url, boundaries)
     baseline_s, baseline_rows = time_baseline(base_url)
@@ -315,13 +324,77 @@ def run(name: str, url_for: Callable[[str], str], clusters: int, size: int) -> T
     return Timing(tick_s, baseline_s, statements, boundaries, history_rows)
 
 
-def report(name: str, t: Timing, target: float | None) -> None:
-    ratio = t.tick_s / t.baseline_s
-    verdict = "" if target is None else (" (target <= 3: met)" if ratio <= target else " (MISSED)")
+def run_sqlite(folder: Path, clusters: int, size: int, runs: int) -> list[Timing]:
+    source = folder / "source.sqlite"
+    started = time.perf_counter()
+    build(f"sqlite:///{source}", clusters, size)
+    print(f"SQLite: built {clusters * size:,} schools in {time.perf_counter() - started:.1f} s")
+    timings = []
+    for n in range(runs):
+        urls = []
+        for which in ("tick", "baseline"):
+            copy = folder / f"{which}.sqlite"
+            for stale in (copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            sqlite_copy(source, copy)
+            urls.append(f"sqlite:///{copy}")
+        timings.append(run_once(*urls))
+        show_run("SQLite", n + 1, timings[-1])
+    return timings
+
+
+def run_postgres(
+    root: str, admin_engine: Engine, clusters: int, size: int, runs: int
+) -> list[Timing]:
+    """Rebuilt for every run, in two schemas of their own."""
+    sep = "&" if "?" in root else "?"
+    schemas = {which: f"bench_tick_{which}_{os.getpid()}" for which in ("tick", "baseline")}
+    timings = []
+    try:
+        for n in range(runs):
+            with admin_engine.begin() as conn:
+                for schema in schemas.values():
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    conn.execute(text(f"CREATE SCHEMA {schema}"))
+            urls = [
+                f"{root}{sep}options=-csearch_path%3D{schemas[which]}"
+                for which in ("tick", "baseline")
+            ]
+            started = time.perf_counter()
+            for url in urls:
+                build(url, clusters, size)
+            built = time.perf_counter() - started
+            if n == 0:
+                print(f"PostgreSQL: built 2 x {clusters * size:,} schools in {built:.1f} s")
+            timings.append(run_once(*urls))
+            show_run("PostgreSQL", n + 1, timings[-1])
+    finally:
+        with admin_engine.begin() as conn:
+            for schema in schemas.values():
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    return timings
+
+
+def show_run(name: str, n: int, t: Timing) -> None:
     print(
-        f"{name}: tick {t.tick_s:.3f} s, plain SQL baseline {t.baseline_s:.3f} s, "
-        f"ratio {ratio:.2f}{verdict}; {t.boundaries:,} boundaries, {t.history_rows:,} history "
-        f"rows, {t.statements} SQL statements in the tick"
+        f"  {name} run {n}: tick {t.tick_s:.3f} s, baseline {t.baseline_s:.3f} s, "
+        f"ratio {t.tick_s / t.baseline_s:.2f}, {t.statements} statements"
+    )
+
+
+def report(name: str, timings: list[Timing], target: float | None) -> None:
+    """Medians over the runs: tick, baseline, and the median of the per-run ratios."""
+    ratio = statistics.median(t.tick_s / t.baseline_s for t in timings)
+    verdict = ""
+    if target is not None:
+        verdict = f" (target <= {target:g}: {'met' if ratio <= target else 'MISSED'})"
+    statements = sorted({t.statements for t in timings})
+    last = timings[-1]
+    print(
+        f"{name}, median of {len(timings)}: tick {statistics.median(t.tick_s for t in timings):.3f}"
+        f" s, plain SQL baseline {statistics.median(t.baseline_s for t in timings):.3f} s, "
+        f"ratio {ratio:.2f}{verdict}; {last.boundaries:,} boundaries, {last.history_rows:,} "
+        f"history rows, {'/'.join(map(str, statements))} SQL statements in the tick"
     )
 
 
@@ -333,49 +406,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=5_000)
     parser.add_argument("--size", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=RUNS)
     args = parser.parse_args()
     print(
         f"{args.clusters:,} clusters of {args.size}: {args.clusters * args.size:,} schools, "
-        f"{args.clusters:,} cycles due to open self-review on {AT:%d %b %Y}"
+        f"{args.clusters:,} cycles due to open self-review on {AT:%d %b %Y}; "
+        f"{args.runs} runs on fresh copies"
     )
     with tempfile.TemporaryDirectory() as folder:
-        timing = run(
-            "SQLite",
-            lambda which: f"sqlite:///{Path(folder) / which}.sqlite",
-            args.clusters,
-            args.size,
-        )
-        report("SQLite", timing, 3.0)
+        timings = run_sqlite(Path(folder), args.clusters, args.size, args.runs)
+    report("SQLite", timings, TARGET)
 
     base = postgres_base()
     if base is None:
         print("PostgreSQL: skipped (set REVIEW_BENCH_POSTGRES_URL)")
         return
     root = normalise_url(base)
-    sep = "&" if "?" in root else "?"
-    schemas = {which: f"bench_tick_{which}_{os.getpid()}" for which in ("tick", "baseline")}
+    admin_engine = create_engine(root)
     try:
-        admin_engine = create_engine(root)
-        with admin_engine.begin() as conn:
-            for schema in schemas.values():
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
+        with admin_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         print(f"PostgreSQL: skipped, no server answers at {base}: {exc.orig}")
+        admin_engine.dispose()
         return
     try:
-        timing = run(
-            "PostgreSQL",
-            lambda which: f"{root}{sep}options=-csearch_path%3D{schemas[which]}",
-            args.clusters,
-            args.size,
-        )
-        report("PostgreSQL", timing, None)
+        timings = run_postgres(root, admin_engine, args.clusters, args.size, args.runs)
     finally:
-        with admin_engine.begin() as conn:
-            for schema in schemas.values():
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin_engine.dispose()
+    report("PostgreSQL", timings, None)
 
 
 if __name__ == "__main__":
