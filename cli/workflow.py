@@ -57,6 +57,8 @@ def show(
                     {
                         "name": m.name,
                         "scope": m.scope,
+                        "role": m.part,
+                        "label": m.label,
                         "initial": m.initial,
                         "final": sorted(m.final),
                         "states": list(m.states),
@@ -87,7 +89,8 @@ def show(
             for t in m.transitions
         ]
         table(
-            f"{m.name} ({m.scope}): initial {m.initial}, final {', '.join(sorted(m.final))}",
+            f"{m.name} ({m.scope}{f', the {m.label} phase' if m.part else ''}): "
+            f"initial {m.initial}, final {', '.join(sorted(m.final))}",
             ["trigger", "from", "to", "guards", "reason needed"],
             rows,
         )
@@ -97,4 +100,8 @@ def show(
 def check(path: Path) -> None:
     """Validate a workflow file (structure, states, guards)."""
     w = workflows.check_file(path)
-    say(f"{path}: workflow {w.name} v{w.version} is valid ({len(w.machines)} machines)")
+    phases = ", ".join(w.phases) or "none of self-review, peer visit, write-up, support"
+    say(
+        f"{path}: workflow {w.name} v{w.version} is valid ({len(w.machines)} machines; "
+        f"phases: {phases})"
+    )

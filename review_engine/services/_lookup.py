@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.store.models import Cluster, Cycle, Person, Review, School
@@ -44,13 +44,15 @@ def get_cycle(session: Session, ref: str) -> tuple[Cycle, Cluster]:
     if "/" not in ref:
         raise InvalidInput(f"cycle {ref!r} should be CLUSTER/YEAR, e.g. MC2SP/2026-27")
     name, year = ref.rsplit("/", 1)
-    cluster = get_cluster(session, name)
-    found = session.exec(
-        select(Cycle).where(Cycle.cluster_id == cluster.id, Cycle.academic_year == year)
+    row = session.exec(
+        select(Cycle, Cluster)
+        .join(Cluster, col(Cluster.id) == Cycle.cluster_id)
+        .where(Cluster.name == name, Cycle.academic_year == year)
     ).first()
-    if found is None:
+    if row is None:
+        get_cluster(session, name)  # says so if the cluster itself is unknown
         raise NotFound("cycle", ref, f"start it with `review cycle start --cluster {name!r}`")
-    return found, cluster
+    return row[0], row[1]
 
 
 def get_school(session: Session, urn: int) -> School:

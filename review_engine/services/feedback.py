@@ -13,7 +13,7 @@ from review_engine.core.relations import Relation
 from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.models import Review, ReviewState
 from review_engine.store.phase_tables import Feedback, TriadPlace, VisitPlan
 
@@ -128,7 +128,7 @@ def _views(ctx: CycleContext, rows: list[Feedback]) -> list[FeedbackView]:
         if rows
         else {}
     )
-    names = school_names(ctx.session, {*hosts.values(), *(r.from_urn for r in rows)})
+    names = ctx.records.school_names({*hosts.values(), *(r.from_urn for r in rows)})
     return [
         FeedbackView(
             host=hosts[r.review_id],

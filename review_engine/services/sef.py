@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from review_engine.core.frameworks import get_framework
@@ -83,14 +82,11 @@ def submit_sef(
         elif state == SelfReviewState.RETURNED:
             ctx.fire(Part.SELF_REVIEW, SelfReviewTrigger.REDRAFT, urn)
         review = ctx.review(urn)
-        previous = session.exec(
-            select(func.max(SelfEvaluation.version)).where(SelfEvaluation.review_id == review.id)
-        ).one()
         assert review.id is not None
         session.add(
             SelfEvaluation(
                 review_id=review.id,
-                version=(previous or 0) + 1,
+                version=ctx.records.note_sef_version(review),
                 framework=framework.name,
                 enquiry_question=content.enquiry_question,
                 areas=[vars(a) for a in content.areas],

@@ -13,7 +13,7 @@ from review_engine.core.domain import Slot, VisitFocus
 from review_engine.core.phases import Part, VisitState, VisitTrigger
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
-from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
 from review_engine.store.phase_tables import VisitPlan
 
@@ -114,7 +114,7 @@ def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> 
     if on.weekday() >= 5:
         raise InvalidInput(f"{on:%A %d %B %Y} is a weekend")
     calendars = calendars_for(ctx.session, [host, *visitors], ctx.cycle.academic_year)
-    names = school_names(ctx.session, {host, *visitors})
+    names = ctx.records.school_names({host, *visitors})
     for urn in [host, *visitors]:
         calendar = calendars.get(urn)
         if calendar is None:
@@ -212,7 +212,7 @@ def show(rt: Runtime, *, cycle: str, host: int) -> VisitView:
 def _view(ctx: CycleContext, host: int) -> VisitView:
     plan = _plan(ctx, host)
     places = ctx.records.places(host)
-    names = school_names(ctx.session, {host, *(p.visitor_urn for p in places)})
+    names = ctx.records.school_names({host, *(p.visitor_urn for p in places)})
     lead = next((p.visitor_urn for p in places if p.is_lead), None)
     return VisitView(
         cycle=ctx.label,

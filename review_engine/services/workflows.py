@@ -15,10 +15,16 @@ class WorkflowSummary:
     title: str
     machines: list[str]
     hash: str
+    phases: list[str]  # the parts its machines play, in words: "write-up (writeup)"
 
 
 def _summary(wf: WorkflowDef) -> WorkflowSummary:
-    return WorkflowSummary(wf.name, wf.version, wf.title, list(wf.machines), wf.hash[:12])
+    phases = [
+        m.label if m.name == m.part else f"{m.label} ({m.name})"
+        for m in wf.school_machines
+        if m.part is not None
+    ]
+    return WorkflowSummary(wf.name, wf.version, wf.title, list(wf.machines), wf.hash[:12], phases)
 
 
 def list_workflows(catalog: WorkflowCatalog) -> list[WorkflowSummary]:

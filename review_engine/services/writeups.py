@@ -16,7 +16,7 @@ from review_engine.core.relations import Relation
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.phase_tables import GoodPractice, WriteUp, WriteUpDecision
 
 
@@ -306,7 +306,7 @@ def may_read(ctx: CycleContext, row: WriteUp, host: int) -> bool:
 def _view(ctx: CycleContext, host: int) -> WriteUpView:
     row = _writeup(ctx, host)
     decisions = [d for d in ctx.records.decisions(row) if d.decision == "agreed"]
-    names = school_names(ctx.session, {host, row.lead_urn, *(d.school_urn for d in decisions)})
+    names = ctx.records.school_names({host, row.lead_urn, *(d.school_urn for d in decisions)})
     items = [Item(**i) for i in row.items]
     return WriteUpView(
         cycle=ctx.label,

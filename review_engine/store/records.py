@@ -12,7 +12,14 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from review_engine.store.models import Cluster, Cycle, Review, ReviewState, TransitionLog
+from review_engine.store.models import (
+    Cluster,
+    Cycle,
+    Review,
+    ReviewState,
+    School,
+    TransitionLog,
+)
 from review_engine.store.phase_tables import (
     SelfEvaluation,
     SupportAction,
@@ -36,6 +43,8 @@ class CycleRecords:
         self._plans: dict[int, VisitPlan | None] = {}
         self._writeups: dict[int, WriteUp | None] = {}
         self._decisions: dict[tuple[int, int], list[WriteUpDecision]] = {}
+        self._sef_versions: dict[int, int] = {}
+        self._names: dict[int, str] = {}
 
     @property
     def cycle_id(self) -> int:
@@ -163,12 +172,33 @@ class CycleRecords:
         """A decision just added to the session (and flushed by the next write)."""
         self.decisions(writeup).append(decision)
 
+    def school_names(self, urns: set[int]) -> dict[int, str]:
+        """School names by URN (each read once per transaction)."""
+        wanted = urns - self._names.keys()
+        if wanted:
+            self._names.update(
+                self.session.exec(
+                    select(School.urn, School.name).where(col(School.urn).in_(wanted))
+                ).all()
+            )
+        return {u: self._names[u] for u in urns if u in self._names}
+
     # --- counts the guards need ------------------------------------------------------------------
 
     def sef_versions(self, review: Review) -> int:
-        return self.session.exec(
-            select(func.count()).where(SelfEvaluation.review_id == review.id)
-        ).one()
+        """How many SEF versions the school has submitted (versions are numbered 1..n)."""
+        assert review.id is not None
+        if review.id not in self._sef_versions:
+            self._sef_versions[review.id] = self.session.exec(
+                select(func.count()).where(SelfEvaluation.review_id == review.id)
+            ).one()
+        return self._sef_versions[review.id]
+
+    def note_sef_version(self, review: Review) -> int:
+        """A new SEF version is being added; its number."""
+        assert review.id is not None
+        self._sef_versions[review.id] = self.sef_versions(review) + 1
+        return self._sef_versions[review.id]
 
     def times_fired(self, urn: int, machine: str, trigger: str) -> int:
         return self.session.exec(
