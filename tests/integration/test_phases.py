@@ -838,6 +838,15 @@ def test_every_guard_refuses_with_its_reason_then_allows(
         "close",
         options={"override": True},
     )
+    _refused(
+        head,
+        "actions_closed",
+        "support actions are still open (#1); only the facilitator may override",
+        "support",
+        "close",
+        reason="we are done",
+        options={"override": True},
+    )
     actions.update_action(
         head, cycle=cycle, urn=HOST, number=1, rag=Rag.COMPLETE, note="Seen in every class"
     )
