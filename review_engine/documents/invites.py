@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event, vCalAddress, vText
 
 from review_engine.core.domain import Slot
 from review_engine.documents.context import Person, VisitInviteContext
 from review_engine.errors import InvalidInput
+
+if TYPE_CHECKING:  # icalendar is imported where an invite is built, not by every command
+    from icalendar import Calendar, vCalAddress
 
 LONDON = ZoneInfo("Europe/London")
 PRODID = "-//review-engine//peer review visits//EN"
@@ -53,6 +55,8 @@ def visit_times(invite: VisitInviteContext) -> tuple[datetime, datetime]:
 
 def _address(person: Person, role: str) -> vCalAddress:
     """A mailto: address with a common name a calendar can show (no quotes, no controls)."""
+    from icalendar import vCalAddress
+
     email = (person.email or "").strip()
     if not _EMAIL.match(email):
         raise InvalidInput(f"{role} {person.name!r} has no usable email address: {email!r}")
@@ -70,6 +74,7 @@ def build_invite(
     if invite.sequence < 0:
         raise InvalidInput(f"SEQUENCE must not be negative, got {invite.sequence}")
     start, end = visit_times(invite)
+    from icalendar import Calendar, Event, vText
 
     cal = Calendar()
     cal.add("prodid", PRODID)
