@@ -1,0 +1,32 @@
+"""The service layer: the engine's public API, one module per area.
+
+Each public function opens one unit of work, asks the policy, records content, fires triggers
+through the one rules path (`_context.CycleContext.fire`) and returns plain values. Modules
+whose names start with `_` are helpers used inside a service's transaction, not API. The
+modules are imported on use (`from review_engine.services import sef`), so a command loads
+only what it needs.
+"""
+
+__all__ = [
+    "actions",
+    "admin",
+    "calendars",
+    "clusters",
+    "cycles",
+    "docs",
+    "feedback",
+    "history",
+    "outbox",
+    "people",
+    "plans",
+    "practice",
+    "scheduling",
+    "schools",
+    "sef",
+    "tick",
+    "transitions",
+    "triads",
+    "visits",
+    "workflows",
+    "writeups",
+]

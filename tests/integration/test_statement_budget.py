@@ -32,6 +32,7 @@ HOST = URNS[0]
 # co-reviewer's agreement records a decision, moves the write-up and writes its history.
 BUDGET = {
     "sef submit": 16,
+    "raw trigger (sef accept)": 7,
     "visit schedule": 15,
     "writeup draft": 12,
     "writeup agree (first co-reviewer)": 9,
@@ -77,6 +78,13 @@ def test_phase_commands_stay_within_their_statement_budget(
         "sef submit",
         lambda: sef.submit_sef(
             head, cycle=CYCLE, urn=HOST, text=sample_sef(HOST), fmt=SefFormat.MD
+        ),
+    )
+    _within(
+        rt,
+        "raw trigger (sef accept)",
+        lambda: transitions.fire(
+            rt, cycle=CYCLE, machine="self_review", trigger="accept", school_urn=HOST
         ),
     )
     by_host = set_rotation_triads(rt, CYCLE, URNS)
