@@ -386,6 +386,10 @@ def _check_parts(workflow: str, machines: Mapping[str, MachineDef]) -> None:
                 raise WorkflowError(
                     where, f"plays the {contract.label} part but lacks {'; '.join(lacks)}"
                 )
+        if m.scope is Scope.CYCLE and any(t.guards for t in m.transitions):
+            raise WorkflowError(
+                where, "the cycle's own machine cannot use guards (they read a school's records)"
+            )
         for t in m.transitions:
             for g in t.guards:
                 owner = part_of_guard(g)
