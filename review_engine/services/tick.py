@@ -206,11 +206,9 @@ def _apply_boundaries(
             changes_text.append(f"{label}: {state} -> {fired.to_state} ({trigger}, due {due})")
             state = fired.to_state
     write_changes(session, changes, actor=SYSTEM_ACTOR, at=at)
+    steps_table = table_of(PlanStep)
     for chunk in chunks(done_steps):
-        session.execute(
-            update(PlanStep)
-            .where(in_(session, PlanStep.id, chunk))
-            .values(applied_at=at)
-            .execution_options(synchronize_session=False)
+        session.connection().execute(
+            update(steps_table).where(in_(session, steps_table.c.id, chunk)).values(applied_at=at)
         )
     return len(changes)

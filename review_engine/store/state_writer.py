@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col
 
 from review_engine.errors import Conflict
-from review_engine.store.batch import chunks, in_, table_of
+from review_engine.store.batch import chunks, in_, insert_many, table_of
 from review_engine.store.models import Cycle, Review, ReviewState, TransitionLog
 
 NO_STATE = "none"  # the `from` of a cycle's first history row
@@ -62,23 +62,16 @@ def append_history(
     session: Session, changes: Sequence[StateChange], *, actor: str, at: datetime
 ) -> None:
     """The history rows of `changes`, in one statement (history is never updated)."""
-    if not changes:
-        return
-    rows = [
-        {
-            "cycle_id": c.cycle_id,
-            "school_urn": c.school_urn,
-            "machine": c.machine,
-            "from_state": c.from_state,
-            "to_state": c.to_state,
-            "trigger": c.trigger,
-            "actor": actor,
-            "reason": c.reason,
-            "at": at,
-        }
-        for c in changes
-    ]
-    session.connection().execute(insert(table_of(TransitionLog)), rows)
+    insert_many(
+        session,
+        TransitionLog,
+        ("cycle_id", "school_urn", "machine", "from_state", "to_state", "trigger", "reason"),
+        [
+            (c.cycle_id, c.school_urn, c.machine, c.from_state, c.to_state, c.trigger, c.reason)
+            for c in changes
+        ],
+        same={"actor": actor, "at": at},
+    )
 
 
 def _write_one(session: Session, c: StateChange) -> None:
@@ -124,32 +117,32 @@ def _write_batch(session: Session, changes: Sequence[StateChange]) -> None:
     groups: dict[tuple[bool, str, str, str], list[int]] = defaultdict(list)
     for (per_school, machine, record), (start, end) in moves.items():
         groups[(per_school, machine, start, end)].append(record)
+    conn = session.connection()  # Core: no ORM bulk-update bookkeeping, no session to sync
+    cycles, states, reviews = table_of(Cycle), table_of(ReviewState), table_of(Review)
     for (per_school, machine, start, end), ids in groups.items():
         for chunk in chunks(ids):
             statement: Any
             if per_school:
                 statement = (
-                    update(ReviewState)
+                    update(states)
                     .where(
-                        in_(session, ReviewState.review_id, chunk),
-                        col(ReviewState.machine) == machine,
-                        col(ReviewState.state) == start,
+                        in_(session, states.c.review_id, chunk),
+                        states.c.machine == machine,
+                        states.c.state == start,
                     )
                     .values(state=end)
                 )
             else:
                 statement = (
-                    update(Cycle)
-                    .where(in_(session, Cycle.id, chunk), col(Cycle.state) == start)
-                    .values(state=end, version=Cycle.version + 1)
+                    update(cycles)
+                    .where(in_(session, cycles.c.id, chunk), cycles.c.state == start)
+                    .values(state=end, version=cycles.c.version + 1)
                 )
-            result = session.execute(statement.execution_options(synchronize_session=False))
-            if result.rowcount != len(chunk):  # type: ignore[attr-defined]
+            if conn.execute(statement).rowcount != len(chunk):
                 raise Conflict(f"{len(chunk)} records moving {start} -> {end}", "changed meanwhile")
             if per_school:
-                session.execute(
-                    update(Review)
-                    .where(in_(session, Review.id, chunk))
-                    .values(version=Review.version + 1)
-                    .execution_options(synchronize_session=False)
+                conn.execute(
+                    update(reviews)
+                    .where(in_(session, reviews.c.id, chunk))
+                    .values(version=reviews.c.version + 1)
                 )
