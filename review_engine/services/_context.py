@@ -145,17 +145,7 @@ class CycleContext:
             state, version = states[mdef.name], review.version
         have = self.relations(urn)
         self._check_actor(have, mdef, state, trigger, subject)
-        ctx = GuardContext(
-            records=self.records,
-            definition=self.definition,
-            review=review,
-            states=states,
-            actor=self.actor.name,
-            relations=frozenset(have),
-            now=self.now,
-            reason=reason,
-            options=options or {},
-        )
+        ctx = self._guard_input(review, states, have, reason, options)
         fired = self.compiled.fire(
             subject=subject, machine=mdef.name, trigger=trigger, state=state, ctx=ctx
         )
@@ -191,15 +181,7 @@ class CycleContext:
             subject = f"{self.label} school {urn}"
             have = self.relations(urn)
             self._check_actor(have, mdef, states[mdef.name], trigger, subject)
-            ctx = GuardContext(
-                records=self.records,
-                definition=self.definition,
-                review=review,
-                states=states,
-                actor=self.actor.name,
-                relations=frozenset(have),
-                now=self.now,
-            )
+            ctx = self._guard_input(review, states, have, None, None)
             fired = self.compiled.fire(
                 subject=subject,
                 machine=mdef.name,
@@ -225,6 +207,26 @@ class CycleContext:
             assert change.review_id is not None
             self.records.note_state(change.review_id, change.machine, change.to_state)
         return done
+
+    def _guard_input(
+        self,
+        review: Review | None,
+        states: Mapping[str, str],
+        have: set[Relation],
+        reason: str | None,
+        options: Mapping[str, Any] | None,
+    ) -> GuardContext:
+        return GuardContext(
+            records=self.records,
+            definition=self.definition,
+            review=review,
+            states=states,
+            actor=self.actor.name,
+            relations=frozenset(have),
+            now=self.now,
+            reason=reason,
+            options=options or {},
+        )
 
     def _check_actor(
         self, have: set[Relation], mdef: MachineDef, state: str, trigger: str, subject: str

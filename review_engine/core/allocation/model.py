@@ -1,11 +1,7 @@
-"""Triad allocation: which schools visit each host this cycle, and who leads each visit.
-
-Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
-host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
-for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
-over all arcs, flow rounding and visitor swaps (`large`). Costs are integers
-(thousandths of a point), so answers are exact, and a tiny per-arc tie-break makes the optimum
-unique, so answers are deterministic.
+"""The allocation model shared by the solvers and the report: costs as integers (thousandths
+of a point, so answers are exact), the prepared problem (`_Prep`), candidate arcs, the
+min-cost flow (the lower bound without the reciprocal-visit term), leads, and assignments
+with their reasons. Pure, no database.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""Triad allocation: which schools visit each host this cycle, and who leads each visit.
+"""Solving an allocation: which schools visit each host this cycle, and who leads each visit.
 
-Pure, no database. Without the reciprocal-visit term the model is a min-cost flow (visitor ->
-host arcs of capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap
-for clusters (flow answer as hint); large pools use nearest-candidate arcs, a Lagrangian bound
-over all arcs, flow rounding and visitor swaps (`large`). Costs are integers
-(thousandths of a point), so answers are exact, and a tiny per-arc tie-break makes the optimum
-unique, so answers are deterministic.
+Without the reciprocal-visit term the model is a min-cost flow (visitor -> host arcs of
+capacity 1), whose optimum bounds the full model from below. CP-SAT closes the gap for
+clusters (flow answer as hint); large pools go to `large`. A tiny per-arc tie-break makes the
+optimum unique, so answers are deterministic; an infeasible problem names the constraint and
+the schools.
 """
 
 from __future__ import annotations
