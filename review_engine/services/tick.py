@@ -10,9 +10,11 @@ takes the write lock up front (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import update
@@ -110,11 +112,11 @@ def _lock_open_cycles(session: Session) -> tuple[dict[int, OpenCycle], dict[int,
 
 def _pending_steps(
     session: Session, cycles: dict[int, OpenCycle], today: date
-) -> dict[int, list[Any]]:
-    """Each open cycle's passed, unapplied boundaries, in plan order: (id, cycle id, trigger,
-    from, to, due date) tuples."""
+) -> Iterator[tuple[int, list[Any]]]:
+    """Each open cycle with passed, unapplied boundaries, with those boundaries in plan order
+    as (id, cycle id, trigger, from, to, due date) rows; yielded cycle by cycle as the rows
+    arrive, so 5,000 cycles' rows are not all held at once."""
     conn = session.connection()
-    steps: dict[int, list[Any]] = defaultdict(list)
     for chunk in chunks(list(cycles)):
         rows = conn.execute(
             select(  # type: ignore[call-overload]
@@ -133,9 +135,8 @@ def _pending_steps(
             )
             .order_by(col(PlanStep.cycle_id), col(PlanStep.position))
         )
-        for step in rows:
-            steps[step[1]].append(step)
-    return steps
+        for cycle_id, steps in groupby(rows, key=itemgetter(1)):
+            yield cycle_id, list(steps)
 
 
 def _apply_boundaries(
@@ -148,7 +149,6 @@ def _apply_boundaries(
 ) -> int:
     """Apply passed boundaries in order, several per cycle if the machine was off; each goes
     through the engine (as the scheduler, a system actor) and the one state writer."""
-    steps = _pending_steps(session, cycles, today)
     changes: list[StateChange] = []
     done_steps: list[int] = []
     system = {Relation.SYSTEM}
@@ -156,7 +156,7 @@ def _apply_boundaries(
     workflows: dict[str, tuple[CompiledWorkflow, MachineDef]] = {}
     may_fire: dict[tuple[str, str, str], bool] = {}
     dates: dict[date, str] = {}
-    for cycle_id, pending in steps.items():
+    for cycle_id, pending in _pending_steps(session, cycles, today):
         cycle = cycles[cycle_id]
         workflow_hash = cycle.workflow_hash
         found = workflows.get(workflow_hash)

@@ -66,10 +66,10 @@ def append_history(
         session,
         TransitionLog,
         ("cycle_id", "school_urn", "machine", "from_state", "to_state", "trigger", "reason"),
-        [
+        (
             (c.cycle_id, c.school_urn, c.machine, c.from_state, c.to_state, c.trigger, c.reason)
             for c in changes
-        ],
+        ),
         same={"actor": actor, "at": at},
     )
 
@@ -108,15 +108,22 @@ def _write_batch(session: Session, changes: Sequence[StateChange]) -> None:
     """One UPDATE per (machine, from, to) group and chunk; every row must still be in `from`.
     A record changed several times in the batch (in order) moves once, first `from` to last
     `to`; each change still gets its history row."""
-    moves: dict[tuple[bool, str, int], tuple[str, str]] = {}
+    # Per kind of record (a school's machine or a cycle) and machine: each record's first
+    # `from` and last `to`.
+    starts: dict[tuple[bool, str], dict[int, str]] = defaultdict(dict)
+    ends: dict[tuple[bool, str], dict[int, str]] = defaultdict(dict)
     for c in changes:
-        per_school = c.review_id is not None
-        key = (per_school, c.machine, c.review_id if c.review_id is not None else c.cycle_id)
-        start = moves[key][0] if key in moves else c.from_state
-        moves[key] = (start, c.to_state)
+        kind = (c.review_id is not None, c.machine)
+        record = c.review_id if c.review_id is not None else c.cycle_id
+        starts[kind].setdefault(record, c.from_state)
+        ends[kind][record] = c.to_state
     groups: dict[tuple[bool, str, str, str], list[int]] = defaultdict(list)
-    for (per_school, machine, record), (start, end) in moves.items():
-        groups[(per_school, machine, start, end)].append(record)
+    for (per_school, machine), first in starts.items():
+        last = ends[(per_school, machine)]
+        for record, start in first.items():
+            groups[(per_school, machine, start, last[record])].append(record)
+    if not groups:
+        return
     conn = session.connection()  # Core: no ORM bulk-update bookkeeping, no session to sync
     cycles, states, reviews = table_of(Cycle), table_of(ReviewState), table_of(Review)
     for (per_school, machine, start, end), ids in groups.items():
