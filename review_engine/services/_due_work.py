@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -16,7 +15,7 @@ from sqlmodel import Session, col, select
 from review_engine.core import cycle_plan
 from review_engine.core.domain import HalfTerm, Rag, Role
 from review_engine.core.phases import Part, VisitState
-from review_engine.core.workflow import MachineDef
+from review_engine.core.workflow import WorkflowDef
 from review_engine.documents import environment
 from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
@@ -30,9 +29,16 @@ SYSTEM_ACTOR = "scheduler"
 OVERDUE_REMINDERS = 4  # on the day after the due date, then weekly, at most this many
 FIRST_REMINDER_DAYS = 7  # the first reminder goes this many days before the due date
 _MESSAGE_NS = uuid.UUID("6f1c1d2e-8b0a-4c39-9a64-4b4c6f7e2a10")
-# An open cycle as the tick reads it: a row of (id, cluster_id, academic_year, workflow_hash,
-# state). compiled_for only reads its workflow_hash.
-OpenCycle = Any
+
+
+class OpenCycle(NamedTuple):
+    """An open cycle as the tick reads it (compiled_for reads its workflow_hash)."""
+
+    id: int
+    cluster_id: int
+    academic_year: str
+    workflow_hash: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -48,13 +54,12 @@ class Owed:
     label: str = ""  # the machine in words, from the workflow file
 
 
-def _parts_machine(session: Session, cycles: dict[int, OpenCycle]) -> dict[int, str]:
-    """The name of each cycle's visit machine."""
-    return {c: _parts(session, v)[Part.PEER_VISIT].name for c, v in cycles.items()}
-
-
-def _parts(session: Session, cycle: OpenCycle) -> Mapping[Part, MachineDef]:
-    return compiled_for(session, cycle).definition.parts
+def _definitions(session: Session, cycles: dict[int, OpenCycle]) -> dict[str, WorkflowDef]:
+    """The workflow of each hash the cycles follow: looked up once per workflow, not per cycle."""
+    return {
+        h: compiled_for(session, cycle).definition
+        for h, cycle in {c.workflow_hash: c for c in cycles.values()}.items()
+    }
 
 
 def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> list[Owed]:
@@ -64,20 +69,22 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
     owed: list[Owed] = []
     if not cycles:
         return owed
+    conn = session.connection()  # Core rows: no ORM objects to build
+    definitions = _definitions(session, cycles)
     ids = list(cycles)
     horizon = today + timedelta(days=FIRST_REMINDER_DAYS)
     fixed: list[Any] = []
     visits: list[Any] = []
     actions: list[Any] = []
     for chunk in chunks(ids):
-        fixed += session.exec(
+        fixed += conn.execute(
             select(PlanStep.cycle_id, PlanStep.trigger, PlanStep.due_on).where(  # type: ignore[call-overload]
                 in_(session, PlanStep.cycle_id, chunk),
                 PlanStep.kind == "deadline",
                 PlanStep.due_on <= horizon,
             )
         ).all()
-        visits += session.exec(
+        visits += conn.execute(
             select(
                 Review.cycle_id,
                 Review.school_urn,
@@ -87,22 +94,28 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
             .join(Review, col(Review.id) == VisitPlan.review_id)
             .where(in_(session, Review.cycle_id, chunk))
         ).all()
-        actions += session.exec(
-            select(SupportAction, Review.cycle_id, Review.school_urn)
+        actions += conn.execute(
+            select(  # type: ignore[call-overload]
+                SupportAction.number,
+                SupportAction.due_date,
+                SupportAction.due_half_term,
+                Review.cycle_id,
+                Review.school_urn,
+            )
             .join(Review, col(Review.id) == SupportAction.review_id)
             .where(in_(session, Review.cycle_id, chunk), SupportAction.rag != Rag.COMPLETE)
         ).all()
-    needed = {s.cycle_id for s in fixed} | {v[0] for v in visits} | {a[1] for a in actions}
+    needed = {s.cycle_id for s in fixed} | {v[0] for v in visits} | {a[3] for a in actions}
     states: dict[tuple[int, str], dict[int, str]] = defaultdict(dict)
     for chunk in chunks(sorted(needed)):
-        for cycle_id, urn, machine, state in session.exec(
+        for cycle_id, urn, machine, state in conn.execute(
             select(Review.cycle_id, Review.school_urn, ReviewState.machine, ReviewState.state)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
             .where(in_(session, Review.cycle_id, chunk))
         ):
             states[(cycle_id, machine)][urn] = state
     for step in fixed:
-        definition = compiled_for(session, cycles[step.cycle_id]).definition
+        definition = definitions[cycles[step.cycle_id].workflow_hash]
         spec = definition.deadlines.get(step.trigger)
         done = set((spec or {}).get("done", ()))
         mdef = definition.machines.get(step.trigger)
@@ -122,22 +135,32 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
                         label,
                     )
                 )
-    owed += _owed_writeups(session, cycles, states, visits)
-    owed += _owed_actions(session, cycles, actions, states)
-    visit_cycles = {c: v for c, v in cycles.items() if Part.PEER_VISIT in _parts(session, v)}
+    owed += _owed_writeups(session, cycles, definitions, states, visits)
+    owed += _owed_actions(session, cycles, definitions, actions, states)
+    # The name of each visiting cycle's visit machine.
+    visit_machine = {
+        h: d.parts[Part.PEER_VISIT].name
+        for h, d in definitions.items()
+        if Part.PEER_VISIT in d.parts
+    }
+    visit_cycles = {c: v for c, v in cycles.items() if v.workflow_hash in visit_machine}
     owed += [
         Owed(
             cycle_id,
             host,
             f"{VISIT_ITEM}{urn}",
-            _parts(session, cycles[cycle_id])[Part.PEER_VISIT].name,
+            visit_machine[cycles[cycle_id].workflow_hash],
             VisitState.SCHEDULED,
             day,
             urn,
             Part.PEER_VISIT,
         )
         for cycle_id, host, urn, day in owed_visits(
-            session, visit_cycles, today, horizon, _parts_machine(session, visit_cycles)
+            session,
+            visit_cycles,
+            today,
+            horizon,
+            {c: visit_machine[v.workflow_hash] for c, v in visit_cycles.items()},
         )
     ]
     return owed
@@ -146,13 +169,14 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
 def _owed_writeups(
     session: Session,
     cycles: dict[int, OpenCycle],
+    definitions: dict[str, WorkflowDef],
     states: dict[tuple[int, str], dict[int, str]],
     planned_visits: list[Any],
 ) -> list[Owed]:
     visits: list[tuple[int, int, date]] = []
     for cycle_id, urn, visited_on, planned in planned_visits:
         day = visited_on or planned
-        parts = _parts(session, cycles[cycle_id])
+        parts = definitions[cycles[cycle_id].workflow_hash].parts
         if Part.PEER_VISIT not in parts or Part.WRITE_UP not in parts:
             continue
         visit_state = states[(cycle_id, parts[Part.PEER_VISIT].name)].get(urn)
@@ -174,7 +198,7 @@ def _owed_writeups(
     calendars = {y: calendars_for(session, urns, y) for y, urns in years.items()}
     owed = []
     for cycle_id, urn, day in visits:
-        definition = compiled_for(session, cycles[cycle_id]).definition
+        definition = definitions[cycles[cycle_id].workflow_hash]
         machine = definition.parts[Part.WRITE_UP]
         spec = definition.deadlines.get(machine.name)
         if not spec or "school_days_after_visit" not in spec:
@@ -194,28 +218,25 @@ def _owed_writeups(
 def _owed_actions(
     session: Session,
     cycles: dict[int, OpenCycle],
+    definitions: dict[str, WorkflowDef],
     actions: list[Any],
     states: dict[tuple[int, str], dict[int, str]],
 ) -> list[Owed]:
-    rows: list[SupportAction] = [a for a, _, _ in actions]
-    review_of = {a.review_id: (cycle_id, urn) for a, cycle_id, urn in actions}
+    """`actions`: (number, due date, due half term, cycle, school) of open support actions."""
     by_year: dict[str, set[int]] = defaultdict(set)
-    for a in rows:
-        cycle_id, urn = review_of[a.review_id]
+    for _, _, _, cycle_id, urn in actions:
         by_year[cycles[cycle_id].academic_year].add(urn)
     calendars = {
         y: calendars_for(session, urns, y)
         for y, urns in by_year.items()
-        if any(a.due_half_term for a in rows)
+        if any(a.due_half_term for a in actions)
     }
     owed = []
-    for a in rows:
-        cycle_id, urn = review_of[a.review_id]
-        due = a.due_date
-        if due is None and a.due_half_term:
+    for number, due, due_half_term, cycle_id, urn in actions:
+        if due is None and due_half_term:
             calendar = calendars.get(cycles[cycle_id].academic_year, {}).get(urn)
-            due = calendar.end_of(HalfTerm(a.due_half_term)) if calendar else None
-        support = _parts(session, cycles[cycle_id]).get(Part.SUPPORT)
+            due = calendar.end_of(HalfTerm(due_half_term)) if calendar else None
+        support = definitions[cycles[cycle_id].workflow_hash].parts.get(Part.SUPPORT)
         if due is not None and support is not None:
             state = states[(cycle_id, support.name)].get(urn, "")
             if state in support.final:  # a closed plan owes nothing more
@@ -224,7 +245,7 @@ def _owed_actions(
                 Owed(
                     cycle_id,
                     urn,
-                    f"action#{a.number}",
+                    f"action#{number}",
                     support.name,
                     state,
                     due,
