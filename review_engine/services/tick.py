@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
@@ -39,7 +39,8 @@ from review_engine.store.state_writer import StateChange, write_changes
 
 @dataclass
 class _Boundary:
-    """What a boundary gives the engine's guards: the reason it is applied."""
+    """What a boundary gives the engine's guards (which only read it): the reason it is
+    applied. One per due date, shared by every cycle whose boundary falls on it."""
 
     reason: str | None
 
@@ -104,7 +105,8 @@ def _lock_open_cycles(session: Session) -> tuple[dict[int, OpenCycle], dict[int,
         query = query.with_for_update(skip_locked=True, of=table_of(Cycle))
     cycles: dict[int, OpenCycle] = {}
     labels: dict[int, str] = {}
-    for cycle_id, cluster_id, year, workflow_hash, state, name in conn.execute(query):
+    rows = chain.from_iterable(conn.execute(query).partitions(500))  # fetchmany, not fetchone
+    for cycle_id, cluster_id, year, workflow_hash, state, name in rows:
         cycles[cycle_id] = OpenCycle(cycle_id, cluster_id, year, workflow_hash, state)
         labels[cycle_id] = cycle_label(name, year)
     return cycles, labels
@@ -135,7 +137,7 @@ def _pending_steps(
             )
             .order_by(col(PlanStep.cycle_id), col(PlanStep.position))
         )
-        for cycle_id, steps in groupby(rows, key=itemgetter(1)):
+        for cycle_id, steps in groupby(chain.from_iterable(rows.partitions(500)), itemgetter(1)):
             yield cycle_id, list(steps)
 
 
@@ -155,7 +157,7 @@ def _apply_boundaries(
     # Looked up once per workflow, per (workflow, state, trigger) and per date, not per row.
     workflows: dict[str, tuple[CompiledWorkflow, MachineDef]] = {}
     may_fire: dict[tuple[str, str, str], bool] = {}
-    dates: dict[date, str] = {}
+    dates: dict[date, tuple[str, _Boundary]] = {}
     for cycle_id, pending in _pending_steps(session, cycles, today):
         cycle = cycles[cycle_id]
         workflow_hash = cycle.workflow_hash
@@ -168,9 +170,11 @@ def _apply_boundaries(
         state = cycle.state
         for step_id, _, trigger, from_state, _, due_on in pending:
             done_steps.append(step_id)
-            due = dates.get(due_on)
-            if due is None:
-                due = dates[due_on] = f"{due_on:%d %b %Y}"
+            found_date = dates.get(due_on)
+            if found_date is None:
+                due = f"{due_on:%d %b %Y}"
+                found_date = dates[due_on] = (due, _Boundary(f"boundary due {due}"))
+            due, ctx = found_date
             key = (workflow_hash, state, trigger)
             allowed = may_fire.get(key)
             if allowed is None:
@@ -181,14 +185,9 @@ def _apply_boundaries(
             if state != from_state or not allowed:
                 changes_text.append(f"{label}: {trigger} skipped, the cycle is {state}")
                 continue
-            reason = f"boundary due {due}"
             try:  # the same engine call as every other trigger: state, reason, guards
                 fired = compiled.fire(
-                    subject=label,
-                    machine=machine.name,
-                    trigger=trigger,
-                    state=state,
-                    ctx=_Boundary(reason),
+                    subject=label, machine=machine.name, trigger=trigger, state=state, ctx=ctx
                 )
             except TransitionError as refused:
                 changes_text.append(f"{label}: {trigger} skipped: {refused}")
@@ -200,7 +199,7 @@ def _apply_boundaries(
                     trigger=trigger,
                     from_state=fired.from_state,
                     to_state=fired.to_state,
-                    reason=reason,
+                    reason=ctx.reason,
                 )
             )
             changes_text.append(f"{label}: {state} -> {fired.to_state} ({trigger}, due {due})")
