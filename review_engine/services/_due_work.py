@@ -7,9 +7,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from review_engine.core import cycle_plan
@@ -20,7 +20,7 @@ from review_engine.documents import environment
 from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
-from review_engine.store.batch import chunks, in_, insert_ignore, table_of
+from review_engine.store.batch import chunks, in_, insert_ignore, insert_many
 from review_engine.store.models import Person, Review, ReviewState, TransitionLog
 from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
@@ -108,11 +108,12 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
     needed = {s.cycle_id for s in fixed} | {v[0] for v in visits} | {a[3] for a in actions}
     states: dict[tuple[int, str], dict[int, str]] = defaultdict(dict)
     for chunk in chunks(sorted(needed)):
-        for cycle_id, urn, machine, state in conn.execute(
+        rows = conn.execute(
             select(Review.cycle_id, Review.school_urn, ReviewState.machine, ReviewState.state)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
             .where(in_(session, Review.cycle_id, chunk))
-        ):
+        )
+        for cycle_id, urn, machine, state in chain.from_iterable(rows.partitions(1000)):
             states[(cycle_id, machine)][urn] = state
     for step in fixed:
         definition = definitions[cycles[step.cycle_id].workflow_hash]
@@ -267,14 +268,15 @@ def mark_overdue(
     late = [o for o in owed if o.due < today and o.part is not Part.PEER_VISIT]
     if not late:
         return 0
+    conn = session.connection()
     marked: set[tuple[int, int, str]] = set()
     for chunk in chunks(list({o.cycle_id for o in late})):
-        marked |= {
-            (m.cycle_id, m.school_urn, m.item)
-            for m in session.exec(
-                select(OverdueMark).where(in_(session, OverdueMark.cycle_id, chunk))
+        rows = conn.execute(
+            select(OverdueMark.cycle_id, OverdueMark.school_urn, OverdueMark.item).where(
+                in_(session, OverdueMark.cycle_id, chunk)
             )
-        }
+        )
+        marked.update((cycle_id, urn, item) for cycle_id, urn, item in rows)
     new = [o for o in late if (o.cycle_id, o.urn, o.item) not in marked]
     if not new:
         return 0
@@ -292,22 +294,22 @@ def mark_overdue(
             for o in new
         ],
     )
-    session.connection().execute(
-        insert(table_of(TransitionLog)),  # Core executemany, not the ORM's bulk insert
-        [
-            {
-                "cycle_id": o.cycle_id,
-                "school_urn": o.urn,
-                "machine": o.machine,
-                "from_state": o.state,
-                "to_state": o.state,
-                "trigger": "mark_overdue",
-                "actor": SYSTEM_ACTOR,
-                "reason": f"{o.item.replace('_', ' ')} was due {o.due:%d %b %Y}",
-                "at": at,
-            }
+    insert_many(  # history rows, one executemany
+        session,
+        TransitionLog,
+        ("cycle_id", "school_urn", "machine", "from_state", "to_state", "reason"),
+        (
+            (
+                o.cycle_id,
+                o.urn,
+                o.machine,
+                o.state,
+                o.state,
+                f"{o.item.replace('_', ' ')} was due {o.due:%d %b %Y}",
+            )
             for o in new
-        ],
+        ),
+        same={"trigger": "mark_overdue", "actor": SYSTEM_ACTOR, "at": at},
     )
     changes += [
         f"{labels[o.cycle_id]}: school {o.urn} {o.item} overdue (due {o.due:%d %b %Y})" for o in new
@@ -352,13 +354,14 @@ def queue_reminders(
         for o, k in wanted
     }
     sent: set[str] = set()
+    conn = session.connection()
     for chunk in chunks(list(keys)):
-        sent |= set(
-            session.exec(
+        sent.update(
+            conn.execute(
                 select(OutboxMessage.dedupe_key).where(
                     in_(session, OutboxMessage.dedupe_key, chunk)
                 )
-            ).all()
+            ).scalars()
         )
     todo = {key: v for key, v in keys.items() if key not in sent}
     if not todo:

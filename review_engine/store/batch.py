@@ -18,12 +18,13 @@ CHUNK = 5_000
 
 
 def insert_ignore(session: Session, table: type[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows, skipping any a concurrent tick already wrote (unique keys)."""
+    """Insert rows (dicts with the same keys), skipping any a concurrent tick already wrote
+    (unique keys)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.connection().execute(maker(table_of(table)).on_conflict_do_nothing(), list(rows))
+    columns = list(rows[0])
+    values = (tuple(row[c] for c in columns) for row in rows)
+    insert_many(session, table, columns, values, skip_duplicates=True)
 
 
 def insert_many(
@@ -33,9 +34,11 @@ def insert_many(
     rows: Iterable[Sequence[Any]],
     *,
     same: Mapping[str, Any] | None = None,
+    skip_duplicates: bool = False,
 ) -> None:
     """Insert `rows` (tuples in `columns` order; `same` holds the values every row shares) with
-    one driver executemany of the compiled Core INSERT. Values are converted by their column's
+    one driver executemany of the compiled Core INSERT (ON CONFLICT DO NOTHING if
+    `skip_duplicates`). Values are converted by their column's
     type exactly as a Core executemany would, but a shared value once, not once per row, and
     without SQLAlchemy's per-row parameter bookkeeping: it halves the cost of 5,000 history rows.
     """
@@ -55,7 +58,11 @@ def insert_many(
         convert(value) if (convert := converter(name)) else value for name, value in shared.items()
     )
     converters = [(i, c) for i, name in enumerate(columns) if (c := converter(name)) is not None]
-    compiled = insert(table).inline().compile(dialect=dialect, column_keys=keys)
+    statement: Any = insert(table)
+    if skip_duplicates:
+        maker = pg_insert if dialect.name == "postgresql" else sqlite_insert
+        statement = maker(table).on_conflict_do_nothing()
+    compiled = statement.inline().compile(dialect=dialect, column_keys=keys)
     # e.g. SQLite's "?": values in the order the statement names the columns; psycopg's
     # "%(name)s": by name.
     names = list(compiled.positiontup or ()) if compiled.positional else keys
