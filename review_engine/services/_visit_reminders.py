@@ -38,9 +38,14 @@ def owed_visits(
     if not rows:
         return []
     visitors: dict[tuple[int, int], list[int]] = defaultdict(list)
+    conn = session.connection()
     for chunk in chunks(sorted({r[0] for r in rows})):
-        for t in session.exec(select(TriadPlace).where(in_(session, TriadPlace.cycle_id, chunk))):
-            visitors[(t.cycle_id, t.host_urn)].append(t.visitor_urn)
+        for cycle_id, host, visitor in conn.execute(
+            select(TriadPlace.cycle_id, TriadPlace.host_urn, TriadPlace.visitor_urn).where(
+                in_(session, TriadPlace.cycle_id, chunk)
+            )
+        ):
+            visitors[(cycle_id, host)].append(visitor)
     return [
         (cycle_id, host, urn, day)
         for cycle_id, host, day in rows
@@ -52,8 +57,9 @@ def _scheduled(
     session: Session, machine: str, ids: list[int], today: date, horizon: date
 ) -> list[Any]:
     rows: list[Any] = []
+    conn = session.connection()  # Core rows, no ORM bookkeeping
     for chunk in chunks(ids):
-        rows += session.exec(
+        rows += conn.execute(
             select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
             .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
             .join(ReviewState, col(ReviewState.review_id) == Review.id)
