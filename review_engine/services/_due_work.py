@@ -138,13 +138,16 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
                 )
     owed += _owed_writeups(session, cycles, definitions, states, visits)
     owed += _owed_actions(session, cycles, definitions, actions, states)
-    # The name of each visiting cycle's visit machine.
+    # The visit machine of each workflow that has one, and the cycles that follow each.
     visit_machine = {
         h: d.parts[Part.PEER_VISIT].name
         for h, d in definitions.items()
         if Part.PEER_VISIT in d.parts
     }
-    visit_cycles = {c: v for c, v in cycles.items() if v.workflow_hash in visit_machine}
+    visiting: dict[str, list[int]] = defaultdict(list)
+    for cycle_id, cycle in cycles.items():
+        if (visits_by := visit_machine.get(cycle.workflow_hash)) is not None:
+            visiting[visits_by].append(cycle_id)
     owed += [
         Owed(
             cycle_id,
@@ -156,13 +159,7 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
             urn,
             Part.PEER_VISIT,
         )
-        for cycle_id, host, urn, day in owed_visits(
-            session,
-            visit_cycles,
-            today,
-            horizon,
-            {c: visit_machine[v.workflow_hash] for c, v in visit_cycles.items()},
-        )
+        for cycle_id, host, urn, day in owed_visits(session, visiting, today, horizon)
     ]
     return owed
 

@@ -22,18 +22,15 @@ VISIT_ITEM = "visit@"  # + the URN of the school reminded
 
 def owed_visits(
     session: Session,
-    cycles: dict[int, Any],
+    cycles_by_machine: dict[str, list[int]],
     today: date,
     horizon: date,
-    visit_machine: dict[int, str],
 ) -> list[tuple[int, int, int, date]]:
     """(cycle, host, school to remind, visit date) for scheduled visits due by the horizon;
-    `visit_machine` names each cycle's visit machine (one query per distinct name)."""
+    `cycles_by_machine` lists the cycles whose visit machine has each name (one query per
+    name)."""
     rows: list[Any] = []
-    by_machine: dict[str, list[int]] = defaultdict(list)
-    for cycle_id in cycles:
-        by_machine[visit_machine[cycle_id]].append(cycle_id)
-    for machine, ids in by_machine.items():
+    for machine, ids in cycles_by_machine.items():
         rows += _scheduled(session, machine, ids, today, horizon)
     if not rows:
         return []
