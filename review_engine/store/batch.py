@@ -38,10 +38,9 @@ def insert_many(
 ) -> None:
     """Insert `rows` (tuples in `columns` order; `same` holds the values every row shares) with
     one driver executemany of the compiled Core INSERT (ON CONFLICT DO NOTHING if
-    `skip_duplicates`). Values are converted by their column's
-    type exactly as a Core executemany would, but a shared value once, not once per row, and
-    without SQLAlchemy's per-row parameter bookkeeping: it halves the cost of 5,000 history rows.
-    """
+    `skip_duplicates`). Values are converted by their column's type exactly as a Core
+    executemany would, but a shared value once rather than once per row, and without
+    SQLAlchemy's per-row parameter bookkeeping: it halves the cost of 5,000 history rows."""
     remaining = iter(rows)
     first = next(remaining, None)
     if first is None:
