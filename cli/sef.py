@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from review_engine.core.safe_text import SEF_LIMIT, decode_text, read_bounded
 from review_engine.core.sef_file import SefFormat
-from review_engine.errors import NotFound
 from review_engine.services import sef
 
 from .context import runtime
@@ -39,10 +39,8 @@ def template_(
 @app.command("submit")
 def submit(ctx: typer.Context, cycle: Cycle, school: School, file: Path) -> None:
     """Validate a filled-in SEF and submit it (every version is kept)."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise NotFound("file", file, exc.strerror or "") from exc
+    data = read_bounded(file, SEF_LIMIT, what="a self-evaluation")
+    text = decode_text(data, source=file.name, windows_1252=True)  # as Word or Notepad save
     fmt = SefFormat.YAML if file.suffix.lower() in (".yaml", ".yml") else SefFormat.MD
     view = sef.submit_sef(
         runtime(ctx), cycle=cycle, urn=school, text=text, fmt=fmt, source=file.name

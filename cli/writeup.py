@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from review_engine.core.domain import SharingLevel
-from review_engine.errors import NotFound
+from review_engine.core.safe_text import WRITEUP_LIMIT, decode_text, read_bounded
 from review_engine.services import writeups
 
 from .context import runtime
@@ -51,10 +51,8 @@ def _print(v: writeups.WriteUpView) -> None:
 @app.command("draft")
 def draft(ctx: typer.Context, cycle: Cycle, school: Host, file: Path) -> None:
     """Draft (or redraft) the write-up from a YAML file (lead reviewer)."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise NotFound("file", file, exc.strerror or "") from exc
+    data = read_bounded(file, WRITEUP_LIMIT, what="a write-up")
+    text = decode_text(data, source=file.name, windows_1252=True)
     d = writeups.read_draft(text, source=file.name)
     _print(
         writeups.draft(

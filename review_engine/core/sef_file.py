@@ -14,6 +14,13 @@ from enum import StrEnum
 import yaml
 
 from review_engine.core.frameworks import Framework
+from review_engine.core.safe_text import (
+    SEF_LIMIT,
+    TEXT_MAX,
+    check_file_text,
+    safe_compose,
+    size_text,
+)
 from review_engine.errors import FileFormatError, ImportRejected, RowError
 
 FIELDS = (
@@ -95,7 +102,15 @@ def template(framework: Framework, *, school: str, urn: int, fmt: SefFormat) -> 
 
 
 def parse(text: str, framework: Framework, *, fmt: SefFormat, source: str = "") -> SefContent:
-    """Read a filled-in SEF; raises ImportRejected listing every problem with its line."""
+    """Read a filled-in SEF; raises ImportRejected listing every problem with its line.
+
+    Text over the SEF size limit, or holding NUL or control characters, is refused first."""
+    if len(text) > SEF_LIMIT:
+        raise FileFormatError(
+            f"the self-evaluation is larger than the {size_text(SEF_LIMIT)} limit",
+            source=source or "SEF",
+        )
+    text = check_file_text(text, source=source or "SEF")
     if fmt is SefFormat.YAML:
         question, question_line, raws = _read_yaml(text, source)
     else:
@@ -164,16 +179,10 @@ def _read_markdown(text: str, framework: Framework, source: str) -> tuple[str, i
 
 
 def _read_yaml(text: str, source: str) -> tuple[str, int, list[_Raw]]:
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileFormatError(
-            "not valid YAML", line=mark.line + 1 if mark else None, source=source
-        ) from exc
+    root = safe_compose(text, source=source or "SEF")
     if not isinstance(root, yaml.MappingNode):
         raise FileFormatError("expected a mapping with enquiry_question and areas", source=source)
-    top = {k.value: v for k, v in root.value}
+    top = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
     question_node = top.get("enquiry_question")
     question = _scalar(question_node)
     question_line = question_node.start_mark.line + 1 if question_node is not None else 1
@@ -181,11 +190,23 @@ def _read_yaml(text: str, source: str) -> tuple[str, int, list[_Raw]]:
     raws: list[_Raw] = []
     if isinstance(areas_node, yaml.MappingNode):
         for key_node, value in areas_node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise FileFormatError(
+                    "an area's name should be a word",
+                    line=key_node.start_mark.line + 1,
+                    source=source,
+                )
             raw = _Raw(key=str(key_node.value), line=key_node.start_mark.line + 1, fields={})
             assert raw.fields is not None
             if isinstance(value, yaml.MappingNode):
                 for fk, fv in value.value:
                     line = fk.start_mark.line + 1
+                    if not isinstance(fk, yaml.ScalarNode):
+                        raise FileFormatError(
+                            f"a field name in area {raw.key} should be a word",
+                            line=line,
+                            source=source,
+                        )
                     if fk.value == "grade":
                         raw.grade, raw.grade_line = _scalar(fv), line
                     elif fk.value in dict(FIELDS):
@@ -216,6 +237,9 @@ def _validate(
     entries: list[AreaEntry] = []
     if not question:
         errors.append(RowError(question_line, "the enquiry question is empty", source))
+    elif len(question) > TEXT_MAX:
+        why = f"the enquiry question is {len(question):,} characters long; at most {TEXT_MAX:,}"
+        errors.append(RowError(question_line, why, source))
     for raw in raws:
         area = framework.area(raw.key)
         if area is None:
@@ -258,6 +282,15 @@ def _validate(
             value, line = values[key]
             if not value:
                 errors.append(RowError(line, f"{area.title}: {title.lower()} is empty", source))
+            elif len(value) > TEXT_MAX:
+                errors.append(
+                    RowError(
+                        line,
+                        f"{area.title}: {title.lower()} is {len(value):,} characters long; "
+                        f"at most {TEXT_MAX:,}",
+                        source,
+                    )
+                )
         entries.append(
             AreaEntry(
                 key=area.key,

@@ -7,12 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import yaml
-
 from review_engine.core.domain import SharingLevel
 from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, WriteUpState, WriteUpTrigger
 from review_engine.core.relations import Relation
+from review_engine.core.safe_text import (
+    NAME_MAX,
+    WRITEUP_LIMIT,
+    check_file_text,
+    check_text,
+    check_urn,
+    safe_yaml,
+    size_text,
+)
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
@@ -65,16 +72,22 @@ class Draft:
 
 
 def read_draft(text: str, *, source: str = "write-up") -> Draft:
-    """A draft from its YAML file: activities, www and ebi items, good_practice, next_steps."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+    """A draft from its YAML file: activities, www and ebi items, good_practice, next_steps.
+
+    Text over the write-up size limit, control characters, YAML anchors and aliases are
+    refused in one line; so is a section that is not a list."""
+    if len(text) > WRITEUP_LIMIT:
         raise FileFormatError(
-            "not valid YAML", line=mark.line + 1 if mark else None, source=source
-        ) from exc
+            f"the write-up is larger than the {size_text(WRITEUP_LIMIT)} limit", source=source
+        )
+    data = safe_yaml(check_file_text(text, source=source), source=source)
     if not isinstance(data, dict):
         raise FileFormatError("expected www:, ebi:, good_practice: sections", source=source)
+    for section in ("www", "ebi", "good_practice", "activities"):
+        if not isinstance(data.get(section) or [], list):
+            raise FileFormatError(f"{section}: should be a list of items", source=source)
+    if isinstance(data.get("next_steps"), dict | list):
+        raise FileFormatError("next_steps: should be text", source=source)
     items = []
     for kind in ("www", "ebi"):
         for n, raw in enumerate(data.get(kind) or [], start=1):
@@ -98,6 +111,41 @@ def read_draft(text: str, *, source: str = "write-up") -> Draft:
         [str(a) for a in data.get("activities") or []],
         str(data.get("next_steps") or "").strip(),
     )
+
+
+MAX_ITEMS = 100  # items, good practice entries or activities in one write-up
+
+
+def _check_draft(
+    host: int,
+    items: list[Item],
+    good_practice: list[Practice],
+    activities: list[str],
+    next_steps: str,
+) -> None:
+    """Bounded, printable text before anything is stored (one line naming the field)."""
+    check_urn(host, "school")
+    for what, many in (
+        ("items", items),
+        ("good practice", good_practice),
+        ("activities", activities),
+    ):
+        if len(many) > MAX_ITEMS:
+            raise InvalidInput(
+                f"a write-up has at most {MAX_ITEMS} {what}; this one has {len(many)}"
+            )
+    for n, i in enumerate(items, start=1):
+        check_text(i.kind, f"item {n} kind", max_len=NAME_MAX, multiline=False)
+        check_text(i.line, f"{i.kind} item {n} line of enquiry")
+        check_text(i.text, f"{i.kind} item {n} text")
+        check_text(i.evidence, f"{i.kind} item {n} evidence")
+    for n, p in enumerate(good_practice, start=1):
+        check_text(p.area, f"good practice {n} area", max_len=NAME_MAX, multiline=False)
+        check_text(p.description, f"good practice {n} description")
+        check_text(p.contact, f"good practice {n} contact", max_len=NAME_MAX)
+    for n, activity in enumerate(activities, start=1):
+        check_text(activity, f"activity {n}")
+    check_text(next_steps, "next steps")
 
 
 def _writeup(ctx: CycleContext, host: int) -> WriteUp:
@@ -125,6 +173,7 @@ def draft(
     next_steps: str = "",
 ) -> WriteUpView:
     """The lead reviewer's draft (a redraft after a return is a new version)."""
+    _check_draft(host, items, good_practice, activities, next_steps)
     kinds = {i.kind for i in items}
     if not {"www", "ebi"} <= kinds:
         raise InvalidInput("a write-up needs at least one What Went Well and one Even Better If")
@@ -208,6 +257,8 @@ def _all_reviewers_agreed(ctx: CycleContext, host: int, row: WriteUp) -> bool:
 def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
     """A co-reviewer or the host sends the draft back to the lead reviewer, saying why (the
     lead reviewer redrafts instead, with `review writeup draft`)."""
+    check_urn(host, "school")
+    check_text(reason, "reason")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         _require_a_part(ctx, host, f"return the write-up for school {host}")
@@ -240,6 +291,9 @@ def publish(
     rt: Runtime, *, cycle: str, host: int, sharing: SharingLevel, named: list[int] | None = None
 ) -> WriteUpView:
     """The host shares the agreed write-up; its good practice enters the directory."""
+    check_urn(host, "school")
+    for urn in named or []:
+        check_urn(urn, "--with school")
     named = sorted(set(named or []))
     if sharing is SharingLevel.NAMED and not named:
         raise InvalidInput("sharing with named schools needs --with URN (one or more)")
