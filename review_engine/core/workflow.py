@@ -18,7 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from review_engine.core.domain import Scope
@@ -31,7 +30,15 @@ from review_engine.core.phases import (
     part_of_guard,
 )
 from review_engine.core.relations import Relation
-from review_engine.errors import NotFound, PhaseMissing, WorkflowError
+from review_engine.core.safe_text import (
+    WORKFLOW_LIMIT,
+    check_file_text,
+    decode_text,
+    read_bounded,
+    safe_yaml,
+    size_text,
+)
+from review_engine.errors import FileFormatError, NotFound, PhaseMissing, WorkflowError
 
 DEFAULT_WORKFLOW = "triad-peer-review"
 
@@ -206,13 +213,14 @@ class WorkflowDef:
 
 
 def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
-    """Parse and validate a workflow from its YAML text."""
+    """Parse and validate a workflow from its YAML text (anchors and aliases refused)."""
+    if len(source) > WORKFLOW_LIMIT:
+        raise WorkflowError(origin, f"larger than the {size_text(WORKFLOW_LIMIT)} limit")
     try:
-        raw = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise WorkflowError(origin, f"not valid YAML{where}") from exc
+        raw = safe_yaml(check_file_text(source, source=origin), source=origin)
+    except FileFormatError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
+        raise WorkflowError(origin, f"{exc.reason}{where}") from exc
     try:
         spec = _WorkflowSpec.model_validate(raw)
     except ValidationError as exc:
@@ -430,9 +438,10 @@ def _reach(start: str, edges: Mapping[str, set[str]]) -> set[str]:
 
 def load_file(path: Path) -> WorkflowDef:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NotFound("workflow file", path, exc.strerror or "") from exc
+        data = read_bounded(path, WORKFLOW_LIMIT, what="a workflow file")
+        text = decode_text(data, source=str(path))
+    except FileFormatError as exc:
+        raise WorkflowError(str(path), exc.reason) from exc
     return parse(text, origin=str(path))
 
 
