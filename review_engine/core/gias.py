@@ -26,7 +26,14 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
-from review_engine.errors import FileFormatError, InvalidInput, NotFound, RowError
+from review_engine.core.safe_text import (
+    ID_MAX,
+    IMPORT_LIMIT,
+    URN_MAX,
+    open_bounded,
+    size_text,
+)
+from review_engine.errors import FileFormatError, RowError
 
 __all__ = [
     "COLUMNS",
@@ -95,6 +102,8 @@ _MAX_NORTHING = 1_300_000
 
 _PROGRESS_EVERY = 1_000
 _UNDECODED = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FIELD_MAX = 1_000  # characters in one field (the longest names in the national extract: ~120)
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -175,16 +184,15 @@ def read_gias(
     if isinstance(la_codes, str):
         la_codes = [la_codes]  # one code, not a collection of its characters
     if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > IMPORT_LIMIT:
+            raise FileFormatError(
+                f"a GIAS extract is larger than the {size_text(IMPORT_LIMIT)} limit",
+                source=source_name,
+            )
         return _read_stream(io.BytesIO(source), source_name, la_codes, progress)
     path = Path(source)
     name = source_name or path.name
-    try:
-        stream = path.open("rb")
-    except FileNotFoundError as exc:
-        raise NotFound("GIAS file", path) from exc
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with stream:
+    with open_bounded(path, IMPORT_LIMIT, what="a GIAS extract", kind="GIAS file") as stream:
         return _read_stream(stream, name, la_codes, progress)
 
 
@@ -212,13 +220,17 @@ def _read_rows(
     la_codes: Collection[str] | None,
     progress: Callable[[int], None] | None,
 ) -> GiasReadResult:
-    bad_lines: dict[int, int] = {}
-    reader = csv.reader(_physical_lines(text, bad_lines))
+    bad_lines: dict[int, str] = {}
+    reader = csv.reader(_physical_lines(text, bad_lines, encoding_label))
 
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise FileFormatError(f"unreadable CSV header: {exc}", line=1, source=source) from exc
+    if 1 in bad_lines:
+        raise FileFormatError(
+            f"{bad_lines[1]}; expected a GIAS establishment header row", line=1, source=source
+        )
     if not header or not any(h.strip() for h in header):
         raise FileFormatError(
             "the file is empty; expected a GIAS establishment header row", line=1, source=source
@@ -271,14 +283,7 @@ def _read_rows(
         if bad_lines:
             bad = [bad_lines[n] for n in range(start, end + 1) if n in bad_lines]
             if bad:
-                errors.append(
-                    RowError(
-                        start,
-                        f"byte 0x{bad[0]:02X} cannot be decoded as {encoding_label} "
-                        "(was the file saved in another encoding?)",
-                        source,
-                    )
-                )
+                errors.append(RowError(start, bad[0], source))
                 continue
         urn, record, problems = parser.parse(row, start)
         if urn is not None:
@@ -298,13 +303,27 @@ def _read_rows(
     )
 
 
-def _physical_lines(text: Iterable[str], bad_lines: dict[int, int]) -> Iterator[str]:
-    """Yield the file's lines, noting each line number that held an undecodable byte."""
+def _physical_lines(
+    text: Iterable[str], bad_lines: dict[int, str], encoding_label: str
+) -> Iterator[str]:
+    """Yield the file's lines, noting why a line cannot be read: an undecodable byte, or NUL
+    or another control character (binary content)."""
     for number, line in enumerate(text, start=1):
         if not line.isascii():
             found = _UNDECODED.search(line)
             if found is not None:
-                bad_lines[number] = ord(found.group()) - 0xDC00
+                bad_lines[number] = (
+                    f"byte 0x{ord(found.group()) - 0xDC00:02X} cannot be decoded as "
+                    f"{encoding_label} (was the file saved in another encoding?)"
+                )
+                yield line
+                continue
+        control = _CONTROL.search(line)
+        if control is not None:
+            what = "a NUL byte" if control.group() == "\x00" else "a control character"
+            bad_lines[number] = (
+                f"{what} (U+{ord(control.group()):04X}) in the line (is this a binary file?)"
+            )
         yield line
 
 
@@ -355,14 +374,19 @@ class _RowParser:
             inspected,
             region,
             pupils,
-        ) = [None if (v := raw.strip()) in _NONE_TEXT else v for raw in self.getter(row)]
+        ) = values = [None if (v := raw.strip()) in _NONE_TEXT else v for raw in self.getter(row)]
         problems: list[str] = []
+        if any(v is not None and len(v) > FIELD_MAX for v in values):
+            problems.append(f"a field is longer than {FIELD_MAX:,} characters")
 
         urn: int | None = None
         if urn_text is None:
             problems.append("missing URN")
         elif urn_text.isascii() and urn_text.isdigit():
-            urn = int(urn_text)
+            if len(urn_text) <= 8 and 0 < (number := int(urn_text)) <= URN_MAX:
+                urn = number
+            else:
+                problems.append(f"URN {urn_text[:20]!r} is not a URN (1 to {URN_MAX})")
         else:
             problems.append(f"URN {urn_text!r} is not a number")
         if name is None:
@@ -417,9 +441,9 @@ def _whole(value: str | None, column: str, problems: list[str]) -> int | None:
     """A whole number, or None when empty; notes a problem when it is something else."""
     if value is None:
         return None
-    if value.isascii() and value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= ID_MAX:
         return int(value)
-    problems.append(f"{column} {value!r} is not a whole number")
+    problems.append(f"{column} {value[:20]!r} is not a whole number (0 to {ID_MAX})")
     return None
 
 
@@ -427,7 +451,7 @@ def _grid(value: str | None, column: str, maximum: int, problems: list[str]) -> 
     """A National Grid coordinate in metres, or None when empty; notes a bad one."""
     if value is None:
         return None
-    if value.isascii() and value.isdigit() and int(value) <= maximum:
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= maximum:
         return int(value)
     problems.append(
         f"{column} {value!r} is not a National Grid coordinate (whole metres, 0 to {maximum})"

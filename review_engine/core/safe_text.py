@@ -65,11 +65,11 @@ def _too_big(path: Path, limit: int, what: str) -> FileFormatError:
     )
 
 
-def _open(path: Path, what: str) -> IO[bytes]:
+def _open(path: Path, what: str, kind: str = "file") -> IO[bytes]:
     try:
         return path.open("rb")
     except FileNotFoundError as exc:
-        raise NotFound("file", path) from exc
+        raise NotFound(kind, path) from exc
     except IsADirectoryError as exc:
         raise InvalidInput(f"{path} is a folder, not a {what}") from exc
     except OSError as exc:
@@ -123,9 +123,10 @@ class _Bounded(io.RawIOBase):
         super().close()
 
 
-def open_bounded(path: Path, limit: int, *, what: str = "file") -> IO[bytes]:
-    """The file as a binary stream that refuses (one line) to read past ``limit`` bytes."""
-    raw = _open(path, what)
+def open_bounded(path: Path, limit: int, *, what: str = "file", kind: str = "file") -> IO[bytes]:
+    """The file as a binary stream that refuses (one line) to read past ``limit`` bytes;
+    ``kind`` names it when it does not exist (NotFound)."""
+    raw = _open(path, what, kind)
     try:
         size = os.fstat(raw.fileno()).st_size
     except OSError:
