@@ -1,8 +1,10 @@
 """Files from documents: PDF (WeasyPrint), Word (python-docx), CSV, and writing them safely.
 
 PDFs are printed from the same HTML as ``documents.render_html``, with one font
-configuration and one extra stylesheet built once per process; ``render_pdfs`` spreads a
-batch over a process pool (about 0.5 s per two-page PDF on one core). Word documents are
+configuration and one extra stylesheet built once per process; ``render_pdfs`` prints them in
+worker processes (about 0.5 s per two-page PDF on one core), never in the caller's: WeasyPrint's
+pango objects, freed by cffi finalisers while the interpreter tears its modules down, crashed
+the process with SIGSEGV at exit after the files were written. Word documents are
 built from the typed context (headings, tables), optionally on a facilitator's template
 .docx whose styles, headers and footers are kept. CSV is UTF-8 with a byte order mark so
 Excel shows "St Mary’s" right. ``write_atomic`` and ``safe_filename`` keep output inside its
@@ -11,9 +13,11 @@ folder and never leave half-written files.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import csv
 import functools
+import gc
 import io
 import multiprocessing
 import os
@@ -69,7 +73,8 @@ def _pdf_setup() -> tuple[Any, Any, Any]:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """Print a document's HTML to A4 PDF bytes (tagged, titled from <title>)."""
+    """Print a document's HTML to A4 PDF bytes (tagged, titled from <title>) in this process;
+    a command that then exits should call ``render_pdfs`` instead (see the module's note)."""
     import weasyprint
 
     font_config, stylesheet, fetcher = _pdf_setup()
@@ -80,7 +85,14 @@ def html_to_pdf(html: str) -> bytes:
     return bytes(pdf)
 
 
+def _release_pdf_setup() -> None:
+    """Free the font configuration while its libraries are still loaded (atexit)."""
+    _pdf_setup.cache_clear()
+    gc.collect()
+
+
 def _warm_up() -> None:
+    atexit.register(_release_pdf_setup)
     _pdf_setup()
 
 
@@ -90,16 +102,19 @@ def render_pdfs(
     processes: int = 2,
     start_method: str | None = None,
 ) -> list[bytes]:
-    """PDFs for many documents, in order, on a pool of processes (1 or less: serially)."""
+    """PDFs for many documents, in order, printed on a pool of worker processes (at most
+    `processes`, at least one): the caller never loads WeasyPrint, so it cannot crash at exit.
+    One worker costs about what printing in-process does (WeasyPrint's import moves there)."""
     htmls = [documents.render_html(kind, context) for kind, context in items]
-    if processes <= 1 or len(htmls) <= 1:
-        return [html_to_pdf(html) for html in htmls]
+    if not htmls:
+        return []
     # forkserver (POSIX) starts workers from a clean single-threaded process, so a caller
-    # with threads (a scheduler) cannot hand a held lock to a worker as fork could.
+    # with threads (a scheduler) cannot hand a held lock to a worker as fork could; its
+    # workers leave with os._exit, so no finaliser runs in them at all.
     method = start_method or (
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
-    workers = min(processes, len(htmls))
+    workers = max(1, min(processes, len(htmls)))
     chunk = max(1, len(htmls) // (workers * 4))
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,

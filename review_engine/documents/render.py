@@ -50,8 +50,8 @@ def render(
         exporters,  # WeasyPrint and python-docx load only when needed
     )
 
-    if fmt is Format.PDF:
-        return exporters.html_to_pdf(render_html(kind, context))
+    if fmt is Format.PDF:  # printed in a worker process: see exporters' note on exit crashes
+        return exporters.render_pdfs([(kind, context)], processes=1)[0]
     if fmt is Format.DOCX:
         return exporters.to_docx(kind, context, template=docx_template)
     return exporters.to_csv(kind, context)
