@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -208,35 +209,39 @@ class _SafeLoader(yaml.SafeLoader):
 def _yaml_error(exc: Exception, source: str) -> FileFormatError:
     if isinstance(exc, _Refused):
         return FileFormatError(exc.problem, line=exc.line, source=source)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return FileFormatError(
+            f"character U+{exc.character:04X} is not allowed in YAML", source=source
+        )
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
     return FileFormatError("not valid YAML", line=line, source=source)
 
 
-def safe_compose(text: str, *, source: str) -> yaml.Node | None:
-    """The YAML document's node tree (with line marks); anchors and aliases refused."""
-    loader = _SafeLoader(text)
+def _load(text: str, source: str, build: Callable[[_SafeLoader], Any]) -> Any:
+    loader: _SafeLoader | None = None
     try:
-        return loader.get_single_node()
-    except (yaml.YAMLError, _Refused) as exc:
-        raise _yaml_error(exc, source) from exc
-    finally:
-        loader.dispose()
-
-
-def safe_yaml(text: str, *, source: str) -> Any:
-    """Plain data from YAML text (SafeLoader); anchors, aliases and deep nesting are refused,
-    as is a value the loader cannot build (such as the date 2026-02-30)."""
-    loader = _SafeLoader(text)
-    try:
-        return loader.get_single_data()
+        loader = _SafeLoader(text)
+        return build(loader)
     except (yaml.YAMLError, _Refused) as exc:
         raise _yaml_error(exc, source) from exc
     except (ValueError, TypeError, OverflowError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise FileFormatError(f"a value cannot be read: {reason}", source=source) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def safe_compose(text: str, *, source: str) -> yaml.Node | None:
+    """The YAML document's node tree (with line marks); anchors and aliases refused."""
+    return _load(text, source, lambda loader: loader.get_single_node())
+
+
+def safe_yaml(text: str, *, source: str) -> Any:
+    """Plain data from YAML text (SafeLoader); anchors, aliases and deep nesting are refused,
+    as is a value the loader cannot build (such as the date 2026-02-30)."""
+    return _load(text, source, lambda loader: loader.get_single_data())
 
 
 # --- values users type ----------------------------------------------------------------------

@@ -25,6 +25,16 @@ from review_engine.core.calendar import (
     validate,
 )
 from review_engine.core.domain import HalfTerm
+from review_engine.core.safe_text import (
+    FIRST_DAY,
+    IMPORT_LIMIT,
+    LAST_DAY,
+    NAME_MAX,
+    check_file_text,
+    decode_text,
+    read_bounded,
+    size_text,
+)
 from review_engine.errors import FileFormatError, ImportRejected, RowError
 
 if TYPE_CHECKING:
@@ -161,6 +171,8 @@ def _parse_row(
     missing = [c for c in CSV_COLUMNS if not values[c] and c not in optional]
     if missing:
         reasons.append(f"missing {', '.join(missing)}")
+    if len(values["label"]) > NAME_MAX:
+        reasons.append(f"label is longer than {NAME_MAX} characters")
     year = normal_year(values["academic_year"])
     if values["academic_year"] and year is None:
         reasons.append(f"bad academic_year {values['academic_year']!r}: expected like 2026-27")
@@ -189,30 +201,30 @@ def _parse_date(text: str, column: str, reasons: list[str]) -> date | None:
         return None
     try:
         if _ISO_DATE_RE.match(text):
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            if FIRST_DAY <= day <= LAST_DAY:
+                return day
+            reasons.append(f"{column} {text} is outside {FIRST_DAY} to {LAST_DAY}")
+            return None
     except ValueError:
         pass
-    reasons.append(f"bad {column} {text!r}: expected a date like 2026-09-03")
+    reasons.append(f"bad {column} {text[:40]!r}: expected a date like 2026-09-03")
     return None
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"cannot read the file: {exc.strerror}", source=str(path)) from exc
+    return read_bounded(path, IMPORT_LIMIT, what="a term-dates file")
 
 
 def _decode(data: str | bytes, source: str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+    """UTF-8 text (BOM allowed), bounded; binary content and control characters refused."""
+    if len(data) > IMPORT_LIMIT:
         raise FileFormatError(
-            f"not UTF-8 text (byte {data[exc.start]:#04x}); save the file as UTF-8", line, source
-        ) from exc
+            f"a term-dates file is larger than the {size_text(IMPORT_LIMIT)} limit", source=source
+        )
+    if isinstance(data, str):
+        return check_file_text(data, source=source)
+    return decode_text(data, source=source)
 
 
 # --- ICS ----------------------------------------------------------------------------------
@@ -255,13 +267,17 @@ def parse_ics(data: str | bytes, *, name: str, source: str = "") -> TermCalendar
             continue
         summary = str(event.get("SUMMARY", "")).strip()
         half_term = parse_half_term(summary)
-        where = f"event {summary!r}" + (
+        where = f"event {summary[:80]!r}" + (
             f" (line {event_lines[number]})" if number < len(event_lines) else ""
         )
         try:
             if event.errors:
                 raise ValueError("; ".join(f"{key or 'line'}: {msg}" for key, msg in event.errors))
             first, last, all_day = _event_days(event)
+            if len(summary) > NAME_MAX:
+                raise ValueError(f"SUMMARY is longer than {NAME_MAX} characters")
+            if not FIRST_DAY <= first <= last <= LAST_DAY:
+                raise ValueError(f"its days {first}..{last} are outside {FIRST_DAY} to {LAST_DAY}")
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
             broken.add(half_term)
