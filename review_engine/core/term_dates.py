@@ -35,7 +35,7 @@ from review_engine.core.safe_text import (
     read_bounded,
     size_text,
 )
-from review_engine.errors import FileFormatError, ImportRejected, RowError
+from review_engine.errors import FileFormatError, ImportRejected, NotFound, RowError
 
 if TYPE_CHECKING:
     import icalendar
@@ -213,7 +213,10 @@ def _parse_date(text: str, column: str, reasons: list[str]) -> date | None:
 
 
 def _read_bytes(path: Path) -> bytes:
-    return read_bounded(path, IMPORT_LIMIT, what="a term-dates file")
+    try:
+        return read_bounded(path, IMPORT_LIMIT, what="a term-dates file")
+    except NotFound as exc:
+        raise FileFormatError("cannot read the file: it does not exist", source=str(path)) from exc
 
 
 def _decode(data: str | bytes, source: str) -> str:
