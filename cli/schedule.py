@@ -40,7 +40,7 @@ def tick(
     json_: JsonOpt = False,
 ) -> None:
     """Apply every passed boundary once, mark late work overdue, queue reminders."""
-    rt = runtime(ctx).acting_as("scheduler")
+    rt = runtime(ctx)
     report = run_tick(rt, now=_instant(now) if now else None, dry_run=dry_run)
     if json_:
         print_json(report)

@@ -18,7 +18,7 @@ from review_engine.config import Settings
 from review_engine.core.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
 from review_engine.core.sef_file import SefFormat
 from review_engine.errors import InvalidInput
-from review_engine.runtime import Runtime
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import (
     actions,
     admin,
@@ -40,6 +40,7 @@ from review_engine.testing import FakeClock
 CLUSTER = "Northbrook Learning Partnership"
 YEAR = "2026-27"
 FACILITATOR = "facilitator@northbrook.example"
+ADMIN = "programme@schools-network.example"  # the programme admin
 SECONDARY = {990103, 990108}
 Say = Callable[[str], None]
 
@@ -116,10 +117,17 @@ def run(workdir: Path, *, out: Path, say: Say) -> DemoRun:
 
 
 def _set_up(rt: Runtime, say: Say) -> dict[int, str]:
+    # The operator at the database registers the programme admin, who sets the programme up;
+    # the facilitator then runs the cluster and registers its schools' heads.
+    people.add_person(rt.acting_as(OPERATOR), email=ADMIN, name="Priya Shah", role=Role.ADMIN)
+    admin = rt.acting_as(ADMIN)
     gias = sample_path("gias-sample.csv")
-    report = schools.import_gias(rt, path=gias)
+    report = schools.import_gias(admin, path=gias)
     say(f"imported {report.added} schools from {gias.name}")
-    people.add_person(rt, email=FACILITATOR, name="Sam Okafor", role=Role.FACILITATOR)
+    people.add_person(admin, email=FACILITATOR, name="Sam Okafor", role=Role.FACILITATOR)
+    clusters.create_cluster(admin, name=CLUSTER, facilitator_email=FACILITATOR)
+    every = schools.list_schools(rt)
+    clusters.add_schools(rt, cluster=CLUSTER, urns=[s.urn for s in every if s.status != "Closed"])
     heads: dict[int, str] = {}
     with sample_path("people.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -129,11 +137,10 @@ def _set_up(rt: Runtime, say: Say) -> dict[int, str]:
             )
             if row["role"] == Role.HEAD:
                 heads[urn] = row["email"]
-    say(f"added the facilitator and {len(heads)} head teachers")
-    clusters.create_cluster(rt, name=CLUSTER, facilitator_email=FACILITATOR)
-    every = schools.list_schools(rt)
-    clusters.add_schools(rt, cluster=CLUSTER, urns=[s.urn for s in every if s.status != "Closed"])
-    say(f"created cluster {CLUSTER} with {len(heads)} schools")
+    say(
+        f"the programme admin added the facilitator and created cluster {CLUSTER} with "
+        f"{len(heads)} schools; the facilitator added their head teachers"
+    )
     for school in (s for s in every if s.status == "Closed"):
         try:
             clusters.add_schools(rt, cluster=CLUSTER, urns=[school.urn])
@@ -147,9 +154,9 @@ def _set_up(rt: Runtime, say: Say) -> dict[int, str]:
         reason="infant and junior schools in one federation",
     )
     dates = calendars.import_calendar(
-        rt, name="Sample LA", path=sample_path("term-dates-2026-27.csv")
+        admin, name="Sample LA", path=sample_path("term-dates-2026-27.csv")
     )
-    calendars.assign_calendar(rt, name="Sample LA", la_code="352")
+    calendars.assign_calendar(admin, name="Sample LA", la_code="352")
     say(
         f"imported the Sample LA term dates ({', '.join(dates.years)}) for LA 352; "
         "declared one conflict of interest (a federation)"

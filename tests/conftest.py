@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from review_engine.config import Settings, normalise_url
 from review_engine.core.domain import Role
-from review_engine.runtime import Runtime
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import admin, clusters, people, schools
 from review_engine.testing import FakeClock
 
@@ -112,9 +112,13 @@ def rt(settings: Settings, clock: FakeClock) -> Iterator[Runtime]:
 @pytest.fixture
 def sample_cluster(rt: Runtime) -> list[int]:
     """The shipped sample schools in a cluster 'Northbrook' run by the facilitator."""
-    schools.import_gias(rt, path=SAMPLES / "gias-sample.csv")
-    people.add_person(rt, email=FACILITATOR, name="Fran Facilitator", role=Role.FACILITATOR)
-    clusters.create_cluster(rt, name="Northbrook", facilitator_email=FACILITATOR)
+    schools.import_gias(rt.acting_as(OPERATOR), path=SAMPLES / "gias-sample.csv")
+    people.add_person(
+        rt.acting_as(OPERATOR), email=FACILITATOR, name="Fran Facilitator", role=Role.FACILITATOR
+    )
+    clusters.create_cluster(
+        rt.acting_as(OPERATOR), name="Northbrook", facilitator_email=FACILITATOR
+    )
     open_urns = [s.urn for s in schools.list_schools(rt) if s.status != "Closed"]
     clusters.add_schools(rt, cluster="Northbrook", urns=open_urns)
     return sorted(open_urns)

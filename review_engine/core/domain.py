@@ -12,6 +12,11 @@ class Role(StrEnum):
     DEPUTY = "deputy"
     SENIOR_LEADER = "senior_leader"
     FACILITATOR = "facilitator"
+    ADMIN = "admin"  # a programme admin: schools, calendars, facilitators, clusters
+
+    @property
+    def is_school_staff(self) -> bool:
+        return self in (Role.HEAD, Role.DEPUTY, Role.SENIOR_LEADER)
 
 
 class HalfTerm(StrEnum):

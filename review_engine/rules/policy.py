@@ -10,10 +10,20 @@ The rules (the seeds' "ground rules, as trust is clearly of paramount importance
 - support actions are seen by the school, its supporting school and the facilitator;
 - the scheduler (a system actor) may move cycles on and mark work overdue.
 Anyone registered may read public school data (GIAS) and cluster membership.
+
+Administration (who may change the programme itself):
+- a programme admin (role `admin`) imports schools and calendars, registers anyone, creates
+  clusters and changes any cluster's membership, runs the tick and sends the outbox;
+- a cluster's facilitator changes their cluster's membership and registers the staff of its
+  member schools;
+- the operator (whoever runs the CLI on the database without `--as`: they could change the
+  database directly anyway) may do what an admin does; history names them with their login;
+- the scheduler (a system actor) runs the tick and sends the outbox.
 """
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,7 +35,9 @@ from review_engine.errors import NotPermitted
 from review_engine.store.models import Cluster, Cycle, Membership, Person
 from review_engine.store.phase_tables import TriadPlace, WriteUp
 
-SYSTEM_ACTORS = frozenset({"scheduler"})
+SCHEDULER = "scheduler"
+OPERATOR = "operator"
+SYSTEM_ACTORS = frozenset({SCHEDULER})
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,12 @@ class Actor:
     role: Role | None
     facilitates: frozenset[int]
     system: bool = False
+    operator: bool = False
+
+    @property
+    def admin(self) -> bool:
+        """A programme admin, or the operator at the database."""
+        return self.operator or self.role is Role.ADMIN
 
 
 def resolve_actor(session: Session, name: str) -> Actor:
@@ -43,6 +61,15 @@ def resolve_actor(session: Session, name: str) -> Actor:
     One query: the person with the clusters they facilitate."""
     if name in SYSTEM_ACTORS:
         return Actor(name=name, school_urn=None, role=None, facilitates=frozenset(), system=True)
+    if name == OPERATOR:
+        return Actor(
+            name=f"{OPERATOR} ({_login()})",
+            school_urn=None,
+            role=None,
+            facilitates=frozenset(),
+            system=True,
+            operator=True,
+        )
     rows = session.exec(
         select(Person, Cluster.id)
         .join(Cluster, col(Cluster.facilitator_id) == Person.id, isouter=True)
@@ -62,6 +89,33 @@ def resolve_actor(session: Session, name: str) -> Actor:
         role=Role(person.role),
         facilitates=frozenset(c for _, c in rows if c is not None),
     )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in some containers
+        return "unknown"
+
+
+def require_admin(actor: Actor, action: str) -> None:
+    """Refuse unless a programme admin (or the operator) is acting."""
+    if not actor.admin:
+        raise NotPermitted(actor.name, action, "only a programme admin may")
+
+
+def require_runs_the_schedule(actor: Actor, action: str) -> None:
+    """The tick and the outbox: the scheduler, a programme admin or the operator."""
+    if not (actor.admin or (actor.system and actor.name == SCHEDULER)):
+        raise NotPermitted(actor.name, action, "only the scheduler or a programme admin may")
+
+
+def require_runs_cluster(actor: Actor, cluster_id: int, action: str) -> None:
+    """A cluster's membership and people: its facilitator or a programme admin."""
+    if not (actor.admin or cluster_id in actor.facilitates):
+        raise NotPermitted(
+            actor.name, action, "only the cluster's facilitator or a programme admin may"
+        )
 
 
 def is_facilitator(actor: Actor, cluster_id: int) -> bool:

@@ -232,11 +232,11 @@ class CycleContext:
         self, have: set[Relation], mdef: MachineDef, state: str, trigger: str, subject: str
     ) -> None:
         """Refuse a trigger the acting person may not fire (the workflow's `actors`)."""
-        transition = mdef.transition(state, trigger)
         action = f"{trigger} {mdef.name} of {subject}"
+        if not have:  # asked before anything that depends on state: outsiders learn nothing
+            raise NotPermitted(self.actor.name, action, "you have no part in it")
+        transition = mdef.transition(state, trigger)
         if transition is None:
-            if not have:  # an outsider learns nothing about the state
-                raise NotPermitted(self.actor.name, action, "you have no part in it")
             return  # the engine explains what is allowed in this state
         policy.require(have, transition.actors, actor=self.actor, action=action)
 

@@ -14,6 +14,7 @@ from review_engine.core import calendar as cal
 from review_engine.core import term_dates
 from review_engine.core.domain import HalfTerm
 from review_engine.errors import InvalidInput, NotFound
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import check_year, get_school
 from review_engine.store.models import School
@@ -38,7 +39,9 @@ class PeriodView:
 
 def import_calendar(rt: Runtime, *, name: str, path: Path) -> CalendarImport:
     """Load a calendar's years from a CSV (academic_year,kind,label,first_day,last_day) or
-    an ICS file; a year already present is replaced whole."""
+    an ICS file; a year already present is replaced whole. A programme admin's work."""
+    with rt.db.transaction() as session:
+        policy.require_admin(policy.resolve_actor(session, rt.actor), f"import calendar {name}")
     if path.suffix.lower() == ".ics":
         calendars = [term_dates.read_ics(path, name=name)]
     else:
@@ -95,6 +98,7 @@ def assign_calendar(
     if (la_code is None) == (school_urn is None):
         raise InvalidInput("assign a calendar to either --la CODE or --school URN")
     with rt.db.transaction() as session:
+        policy.require_admin(policy.resolve_actor(session, rt.actor), f"assign calendar {name}")
         found = _calendar(session, name)
         if school_urn is not None:
             get_school(session, school_urn)

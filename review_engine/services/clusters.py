@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import cycle_label, get_cluster, get_person
 from review_engine.store.models import Cluster, Cycle, Membership, Person, School
@@ -54,6 +55,7 @@ def create_cluster(
     if not name or "/" in name:
         raise InvalidInput(f"cluster name {name!r} must be non-empty and contain no '/'")
     with rt.db.transaction() as session:
+        policy.require_admin(policy.resolve_actor(session, rt.actor), f"create cluster {name}")
         if session.exec(select(Cluster).where(Cluster.name == name)).first():
             raise AlreadyExists("cluster", name)
         facilitator = get_person(session, facilitator_email) if facilitator_email else None
@@ -86,6 +88,9 @@ def add_schools(
     """Add schools to a cluster, all or none; returns the URNs newly added."""
     with rt.db.transaction() as session:
         found = get_cluster(session, cluster)
+        assert found.id is not None
+        actor = policy.resolve_actor(session, rt.actor)
+        policy.require_runs_cluster(actor, found.id, f"add schools to {found.name}")
         schools = {s.urn: s for s in session.exec(select(School).where(col(School.urn).in_(urns)))}
         missing = [u for u in urns if u not in schools]
         if missing:
@@ -112,6 +117,9 @@ def remove_school(rt: Runtime, *, cluster: str, urn: int, left: date | None = No
     """End a school's membership (kept as history: its `left` date is set)."""
     with rt.db.transaction() as session:
         found = get_cluster(session, cluster)
+        assert found.id is not None
+        actor = policy.resolve_actor(session, rt.actor)
+        policy.require_runs_cluster(actor, found.id, f"remove a school from {found.name}")
         membership = session.exec(
             select(Membership).where(
                 Membership.cluster_id == found.id,

@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from review_engine.core.workflow import DEFAULT_WORKFLOW, MachineDef, WorkflowDef
-from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services import feedback, plans
@@ -69,10 +69,7 @@ def start_cycle(
         found = get_cluster(session, cluster)
         assert found.id is not None
         actor = policy.resolve_actor(session, rt.actor)
-        if found.facilitator_id is not None and not policy.is_facilitator(actor, found.id):
-            raise NotPermitted(
-                actor.name, f"start a cycle for {found.name}", "only the cluster's facilitator may"
-            )
+        policy.require_runs_cluster(actor, found.id, f"start a cycle for {found.name}")
         label = cycle_label(found, year)
         taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
         if session.exec(taken).first():
@@ -119,7 +116,7 @@ def start_cycle(
             from_state=NO_STATE,
             to_state=initial,
         )
-        append_history(session, [first], actor=rt.actor, at=now)
+        append_history(session, [first], actor=actor.name, at=now)
         return CycleSummary(label, found.name, year, initial, definition.name, len(urns))
 
 

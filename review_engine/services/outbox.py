@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from review_engine.adapters.mail import Attachment, OutgoingMessage, SmtpSettings, send
 from review_engine.clock import as_utc
 from review_engine.core.phases import Part, VisitState
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM
@@ -50,10 +51,18 @@ def _status(m: OutboxMessage) -> str:
 
 
 def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
+    """Messages the actor may see: an admin (or the scheduler) all; a facilitator those of
+    their clusters' cycles; anyone else the messages addressed to them."""
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
         query = select(OutboxMessage).order_by(col(OutboxMessage.id))
         if pending_only:
             query = query.where(col(OutboxMessage.sent_at).is_(None))
+        if not (actor.admin or actor.system):
+            theirs = select(Cycle.id).where(col(Cycle.cluster_id).in_(actor.facilitates))
+            query = query.where(
+                col(OutboxMessage.cycle_id).in_(theirs) | (OutboxMessage.recipient == actor.name)
+            )
         return [
             OutboxRow(
                 m.message_id,

@@ -1,16 +1,18 @@
-"""People: heads, deputies, senior leaders and facilitators."""
+"""People: heads, deputies, senior leaders, facilitators and programme admins; who may
+register whom, and who may see whom."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from review_engine.core.domain import Role
-from review_engine.errors import AlreadyExists, InvalidInput
+from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import get_school
-from review_engine.store.models import Person
+from review_engine.store.models import Membership, Person
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,21 @@ def add_person(
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput(f"{email!r} is not an email address")
-    if role is not Role.FACILITATOR and school_urn is None:
+    if role.is_school_staff and school_urn is None:
         raise InvalidInput(f"a {role} needs a school (--school URN)")
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        action = f"register {email} as a {role.value.replace('_', ' ')}"
+        if not actor.admin:
+            # A facilitator registers the staff of their own clusters' member schools.
+            members = _members_of(session, actor.facilitates)
+            if not (role.is_school_staff and school_urn in members):
+                raise NotPermitted(
+                    actor.name,
+                    action,
+                    "a facilitator registers staff of their own cluster's schools; "
+                    "anyone else is registered by a programme admin",
+                )
         if session.exec(select(Person).where(Person.email == email)).first():
             raise AlreadyExists("person", email)
         if school_urn is not None:
@@ -46,8 +60,29 @@ def add_person(
 
 
 def list_people(rt: Runtime, *, school_urn: int | None = None) -> list[PersonView]:
+    """People the actor may see: an admin everyone; a facilitator the staff of their clusters'
+    schools and themselves; school staff their own school's staff."""
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
         query = select(Person).order_by(Person.email)
         if school_urn is not None:
             query = query.where(Person.school_urn == school_urn)
+        if not actor.admin:
+            schools = _members_of(session, actor.facilitates)
+            if actor.school_urn is not None:
+                schools.add(actor.school_urn)
+            query = query.where(col(Person.school_urn).in_(schools) | (Person.email == actor.name))
         return [_view(p) for p in session.exec(query)]
+
+
+def _members_of(session: Session, clusters: frozenset[int]) -> set[int]:
+    """Schools now in these clusters."""
+    if not clusters:
+        return set()
+    return set(
+        session.exec(
+            select(Membership.school_urn).where(
+                col(Membership.cluster_id).in_(clusters), col(Membership.left).is_(None)
+            )
+        ).all()
+    )

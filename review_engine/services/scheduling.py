@@ -15,6 +15,7 @@ from review_engine.adapters.scheduler import (
     run_scheduler,
 )
 from review_engine.clock import as_utc
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services.tick import TickReport, tick
 from review_engine.store.schedule_tables import SchedulerBeat
@@ -33,8 +34,11 @@ class SchedulerStatus:
 
 def run(rt: Runtime, *, wait: bool = False, stop_event: threading.Event | None = None) -> None:
     """Block running the scheduler (tick at start, 06:00 London daily, hourly) until stopped."""
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        policy.require_runs_the_schedule(actor, "run the scheduler")
     holder = f"pid {os.getpid()} on {socket.gethostname()}"
-    system = rt.acting_as("scheduler")
+    system = rt.acting_as(policy.SCHEDULER)
 
     def one_tick(at: datetime) -> TickReport:
         return tick(system, now=at)

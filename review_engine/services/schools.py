@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from review_engine.core.gias import SchoolRecord, read_gias
 from review_engine.errors import ImportRejected
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import get_school
 from review_engine.store.models import School
@@ -64,7 +65,10 @@ def import_gias(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert schools from a GIAS extract; any bad row rejects the whole file unless skipped."""
+    """Upsert schools from a GIAS extract; any bad row rejects the whole file unless skipped.
+    A programme admin's work (school names and details are everyone's reference data)."""
+    with rt.db.transaction() as session:
+        policy.require_admin(policy.resolve_actor(session, rt.actor), "import schools")
     result = read_gias(path, la_codes=la_codes, progress=progress, source_name=path.name)
     if result.errors and not skip_invalid:
         raise ImportRejected(result.errors, source=path.name)

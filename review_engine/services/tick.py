@@ -24,12 +24,13 @@ from review_engine.clock import to_london
 from review_engine.core.engine import CompiledWorkflow
 from review_engine.core.relations import Relation
 from review_engine.core.workflow import MachineDef
-from review_engine.errors import TransitionError
+from review_engine.errors import NotPermitted, TransitionError
 from review_engine.rules import policy
+from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import Runtime
 from review_engine.services import _due_work as due_work
 from review_engine.services._compiled import compiled_for
-from review_engine.services._due_work import SYSTEM_ACTOR, OpenCycle
+from review_engine.services._due_work import OpenCycle
 from review_engine.services._lookup import cycle_label
 from review_engine.store.batch import chunks, in_, table_of
 from review_engine.store.models import Cluster, Cycle
@@ -64,15 +65,27 @@ class TickReport:
 
 
 def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> TickReport:
-    """Reconcile every open cycle with the calendar as of `now` (default: the clock)."""
+    """Reconcile every open cycle with the calendar as of `now` (default: the clock).
+
+    Run by the scheduler, a programme admin or the operator, who is named in the history of
+    every change it makes. Pretending another time (`now`) changes nothing unless the operator
+    (who holds the database itself) asks: anyone else may only rehearse it with `dry_run`."""
     at = now or rt.clock.now()
     today = to_london(at).date()
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        policy.require_runs_the_schedule(actor, "run the tick")
+        if now is not None and not dry_run and not (actor.operator or actor.name == SCHEDULER):
+            raise NotPermitted(
+                actor.name,
+                f"run the tick as of {to_london(now):%d %b %Y %H:%M}",
+                "only the operator may pretend another time; rehearse it with --dry-run",
+            )
         cycles, labels = _lock_open_cycles(session)
         changes: list[str] = []
-        boundaries = _apply_boundaries(session, cycles, labels, today, at, changes)
+        boundaries = _apply_boundaries(session, cycles, labels, today, at, changes, actor.name)
         owed = due_work.owed_work(session, cycles, today)
-        overdue = due_work.mark_overdue(session, owed, labels, today, at, changes)
+        overdue = due_work.mark_overdue(session, owed, labels, today, at, changes, actor.name)
         reminders = due_work.queue_reminders(session, owed, cycles, labels, today, at)
         report = TickReport(at, dry_run, len(cycles), boundaries, overdue, reminders, changes)
         if dry_run:
@@ -148,9 +161,11 @@ def _apply_boundaries(
     today: date,
     at: datetime,
     changes_text: list[str],
+    actor: str,
 ) -> int:
     """Apply passed boundaries in order, several per cycle if the machine was off; each goes
-    through the engine (as the scheduler, a system actor) and the one state writer."""
+    through the engine (with the schedule's authority, which the transition's `actors:` must
+    give `system`) and the one state writer, in `actor`'s name."""
     changes: list[StateChange] = []
     done_steps: list[int] = []
     system = {Relation.SYSTEM}
@@ -204,7 +219,7 @@ def _apply_boundaries(
             )
             changes_text.append(f"{label}: {state} -> {fired.to_state} ({trigger}, due {due})")
             state = fired.to_state
-    write_changes(session, changes, actor=SYSTEM_ACTOR, at=at)
+    write_changes(session, changes, actor=actor, at=at)
     steps_table = table_of(PlanStep)
     for chunk in chunks(done_steps):
         session.connection().execute(

@@ -15,9 +15,27 @@ HEAD = dbmod.head_revision(dbmod.make_engine("sqlite://"))
 
 def _set_up_cluster(review: Invoke) -> None:
     for args in (
-        ("schools", "import", SAMPLE),
-        ("people", "add", "facilitator@example.org", "--name", "Fran", "--role", "facilitator"),
-        ("cluster", "create", "Northbrook", "--facilitator", "facilitator@example.org"),
+        ("--as", "operator", "schools", "import", SAMPLE),
+        (
+            "--as",
+            "operator",
+            "people",
+            "add",
+            "facilitator@example.org",
+            "--name",
+            "Fran",
+            "--role",
+            "facilitator",
+        ),
+        (
+            "--as",
+            "operator",
+            "cluster",
+            "create",
+            "Northbrook",
+            "--facilitator",
+            "facilitator@example.org",
+        ),
         ("cluster", "add", "Northbrook", "990101", "990102", "990103", "990104"),
         ("cycle", "start", "--cluster", "Northbrook", "--year", "2026-27"),
     ):
@@ -43,9 +61,9 @@ def test_commands_before_init_say_how_to_fix(review: Invoke) -> None:
 def test_import_reports_counts_and_reimport_is_unchanged(initialised: Invoke) -> None:
     assert (
         "9 added, 0 updated, 0 unchanged, 0 rejected"
-        in initialised("schools", "import", SAMPLE).stdout
+        in initialised("--as", "operator", "schools", "import", SAMPLE).stdout
     )
-    again = initialised("schools", "import", SAMPLE, "--dry-run")
+    again = initialised("--as", "operator", "schools", "import", SAMPLE, "--dry-run")
     assert "would import gias-sample.csv: 0 added, 0 updated, 9 unchanged" in again.stdout
 
 
@@ -58,7 +76,7 @@ def test_bad_import_is_one_line_naming_the_line(initialised: Invoke, tmp_path: P
     bad = tmp_path / "bad.csv"
     broken = lines[3].replace(b"990103", b"99O103", 1)
     bad.write_bytes(b"\n".join([*lines[:3], broken, *lines[4:]]))
-    result = initialised("schools", "import", str(bad))
+    result = initialised("--as", "operator", "schools", "import", str(bad))
     assert result.exit_code == 1
     err = result.stderr.strip().splitlines()
     assert len(err) == 1
@@ -67,7 +85,7 @@ def test_bad_import_is_one_line_naming_the_line(initialised: Invoke, tmp_path: P
     assert "0 added" not in result.stdout
     listed = json.loads(initialised("schools", "list", "--json").stdout)
     assert listed == []
-    skipped = initialised("schools", "import", str(bad), "--skip-invalid")
+    skipped = initialised("--as", "operator", "schools", "import", str(bad), "--skip-invalid")
     assert "8 added, 0 updated, 0 unchanged, 1 rejected" in skipped.stdout
 
 
@@ -150,6 +168,8 @@ def test_people_and_clusters_lists(initialised: Invoke) -> None:
     ]
     people = json.loads(initialised("people", "list", "--json").stdout)
     assert people[0]["role"] == "facilitator"
-    head = initialised("people", "add", "h@x.org", "--name", "H", "--role", "head")
+    head = initialised(
+        "--as", "operator", "people", "add", "h@x.org", "--name", "H", "--role", "head"
+    )
     assert head.exit_code == 1
     assert head.stderr.strip() == "error: a head needs a school (--school URN)"

@@ -55,12 +55,32 @@ def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def cluster(built_once: None, initialised: Invoke) -> Invoke:
     """Four sample schools, their heads, a cycle with self-review open."""
-    ok(initialised, "schools", "import", str(SAMPLES / "gias-sample.csv"))
-    ok(initialised, "people", "add", FACILITATOR, "--name", "Fran", "--role", "facilitator")
+    ok(initialised, "--as", "operator", "schools", "import", str(SAMPLES / "gias-sample.csv"))
+    ok(
+        initialised,
+        "--as",
+        "operator",
+        "people",
+        "add",
+        FACILITATOR,
+        "--name",
+        "Fran",
+        "--role",
+        "facilitator",
+    )
     for urn, email in HEADS.items():
-        ok(initialised, "people", "add", email, "--name", f"Head {urn}", "--role", "head",
+        ok(initialised, "--as", "operator", "people", "add", email, "--name", f"Head {urn}", "--role", "head",
            "--school", urn)  # fmt: skip
-    ok(initialised, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
+    ok(
+        initialised,
+        "--as",
+        "operator",
+        "cluster",
+        "create",
+        "Northbrook",
+        "--facilitator",
+        FACILITATOR,
+    )
     ok(initialised, "cluster", "add", "Northbrook", *URNS)
     ok(initialised, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27")
     ok(initialised, "trigger", CYCLE, "open_self_review")

@@ -3,6 +3,7 @@ facilitator sees them at the terminal."""
 
 from __future__ import annotations
 
+import getpass
 import json
 
 import pytest
@@ -18,13 +19,50 @@ HEAD = "head@northbrook.example"
 def planned(initialised: Invoke) -> Invoke:
     """A cycle for four sample schools, planned on the Sample LA term dates."""
     for args in (
-        ("schools", "import", str(SAMPLES / "gias-sample.csv")),
-        ("people", "add", "facilitator@example.org", "--name", "Fran", "--role", "facilitator"),
-        ("people", "add", HEAD, "--name", "Aisha Rahman", "--role", "head", "--school", "990101"),
-        ("cluster", "create", "Northbrook", "--facilitator", "facilitator@example.org"),
+        ("--as", "operator", "schools", "import", str(SAMPLES / "gias-sample.csv")),
+        (
+            "--as",
+            "operator",
+            "people",
+            "add",
+            "facilitator@example.org",
+            "--name",
+            "Fran",
+            "--role",
+            "facilitator",
+        ),
+        (
+            "--as",
+            "operator",
+            "people",
+            "add",
+            HEAD,
+            "--name",
+            "Aisha Rahman",
+            "--role",
+            "head",
+            "--school",
+            "990101",
+        ),
+        (
+            "--as",
+            "operator",
+            "cluster",
+            "create",
+            "Northbrook",
+            "--facilitator",
+            "facilitator@example.org",
+        ),
         ("cluster", "add", "Northbrook", "990101", "990102", "990103", "990104"),
-        ("calendar", "import", "Sample LA", str(SAMPLES / "term-dates-2026-27.csv")),
-        ("calendar", "assign", "Sample LA", "--la", "352"),
+        (
+            "--as",
+            "operator",
+            "calendar",
+            "import",
+            "Sample LA",
+            str(SAMPLES / "term-dates-2026-27.csv"),
+        ),
+        ("--as", "operator", "calendar", "assign", "Sample LA", "--la", "352"),
         ("cycle", "start", "--cluster", "Northbrook", "--year", "2026-27"),
     ):
         result = initialised(*args)
@@ -38,7 +76,7 @@ def _state(review: Invoke) -> str:
 
 
 def test_dry_run_prints_what_it_would_do_and_changes_nothing(planned: Invoke) -> None:
-    result = planned("tick", "--now", "2026-10-27", "--dry-run")
+    result = planned("--as", "operator", "tick", "--now", "2026-10-27", "--dry-run")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:2] == [
@@ -55,36 +93,43 @@ def test_dry_run_prints_what_it_would_do_and_changes_nothing(planned: Invoke) ->
 
 
 def test_tick_applies_passed_boundaries_once(planned: Invoke) -> None:
-    first = planned("tick", "--now", "2026-10-27")
+    first = planned("--as", "operator", "tick", "--now", "2026-10-27")
     assert first.exit_code == 0, first.stderr
     assert first.stdout.splitlines()[-1] == (
         "applied 2 boundaries, marked 4 items overdue, queued 1 reminders (1 open cycles)"
     )
     assert _state(planned) == "peer_review"
-    again = planned("tick", "--now", "2026-10-27T18:00")
+    again = planned("--as", "operator", "tick", "--now", "2026-10-27T18:00")
     assert again.stdout.splitlines() == [
         "applied 0 boundaries, marked 0 items overdue, queued 0 reminders (1 open cycles)"
     ]
     history = json.loads(planned("history", CYCLE, "--json").stdout)
     moves = [(h["trigger"], h["actor"]) for h in history if h["machine"] == "cycle"]
+    operator = f"operator ({getpass.getuser()})"  # history names who ran the tick
     assert moves == [
         ("start", "facilitator@example.org"),
-        ("open_self_review", "scheduler"),
-        ("open_peer_review", "scheduler"),
+        ("open_self_review", operator),
+        ("open_peer_review", operator),
     ]
 
 
 def test_now_without_a_zone_is_london_time(planned: Invoke) -> None:
     # 00:30 on 3 September in London is 23:30 on 2 September in UTC.
-    assert "applied 0 boundaries" in planned("tick", "--now", "2026-09-02T23:59").stdout
-    assert "applied 1 boundaries" in planned("tick", "--now", "2026-09-03T00:30").stdout
+    assert (
+        "applied 0 boundaries"
+        in planned("--as", "operator", "tick", "--now", "2026-09-02T23:59").stdout
+    )
+    assert (
+        "applied 1 boundaries"
+        in planned("--as", "operator", "tick", "--now", "2026-09-03T00:30").stdout
+    )
     assert _state(planned) == "self_review"
-    utc = planned("tick", "--now", "2026-10-25T23:30+00:00", "--json")
+    utc = planned("--as", "operator", "tick", "--now", "2026-10-25T23:30+00:00", "--json")
     assert json.loads(utc.stdout)["boundaries"] == 0  # still 25 October in London
 
 
 def test_cycle_plan_shows_the_dated_steps(planned: Invoke) -> None:
-    planned("tick", "--now", "2026-09-03T07:00")
+    planned("--as", "operator", "tick", "--now", "2026-09-03T07:00")
     result = planned("cycle", "plan", CYCLE)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
@@ -114,7 +159,7 @@ def test_cycle_plan_shows_the_dated_steps(planned: Invoke) -> None:
 
 
 def test_outbox_list_shows_queued_reminders(planned: Invoke) -> None:
-    planned("tick", "--now", "2026-10-15T06:00")
+    planned("--as", "operator", "tick", "--now", "2026-10-15T06:00")
     listed = planned("outbox", "list")
     assert listed.exit_code == 0, listed.stderr
     assert "head@northbrook.example" in listed.stdout
@@ -140,7 +185,7 @@ def test_scheduler_status_before_any_run_says_never(initialised: Invoke) -> None
     "now", ["yesterday", "2027-13-01", "04/01/2027"], ids=["word", "bad-month", "uk-order"]
 )
 def test_a_bad_now_is_a_one_line_error(initialised: Invoke, now: str) -> None:
-    result = initialised("tick", "--now", now)
+    result = initialised("--as", "operator", "tick", "--now", now)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         f"error: --now {now!r} should look like 2027-01-04 or 2027-01-04T06:00"

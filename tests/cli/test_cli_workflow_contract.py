@@ -46,15 +46,34 @@ def workflows_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _cluster(review: Invoke, workflow: str) -> str:
-    ok(review, "schools", "import", str(SAMPLES / "gias-sample.csv"))
-    ok(review, "people", "add", FACILITATOR, "--name", "Fran", "--role", "facilitator")
+    ok(review, "--as", "operator", "schools", "import", str(SAMPLES / "gias-sample.csv"))
+    ok(
+        review,
+        "--as",
+        "operator",
+        "people",
+        "add",
+        FACILITATOR,
+        "--name",
+        "Fran",
+        "--role",
+        "facilitator",
+    )
     for urn, email in HEADS.items():
-        ok(review, "people", "add", email, "--name", f"Head {urn}", "--role", "head",
+        ok(review, "--as", "operator", "people", "add", email, "--name", f"Head {urn}", "--role", "head",
            "--school", urn)  # fmt: skip
-    ok(review, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
+    ok(review, "--as", "operator", "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
     ok(review, "cluster", "add", "Northbrook", *URNS)
-    ok(review, "calendar", "import", "Sample LA", str(SAMPLES / "term-dates-2026-27.csv"))
-    ok(review, "calendar", "assign", "Sample LA", "--la", "352")
+    ok(
+        review,
+        "--as",
+        "operator",
+        "calendar",
+        "import",
+        "Sample LA",
+        str(SAMPLES / "term-dates-2026-27.csv"),
+    )
+    ok(review, "--as", "operator", "calendar", "assign", "Sample LA", "--la", "352")
     ok(review, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27",
        "--workflow", workflow)  # fmt: skip
     return "Northbrook/2026-27"
@@ -227,7 +246,7 @@ def test_every_command_answers_on_a_bookings_only_workflow(
         ("practice", "list"),
         ("docs", "render", cycle, "--format", "md", "--out", str(tmp_path / "docs")),
         ("docs", "render", cycle, "--format", "csv", "--out", str(tmp_path / "csv")),
-        ("tick", "--now", "2027-01-04T06:00"),
+        ("--as", "operator", "tick", "--now", "2027-01-04T06:00"),
         ("outbox", "list"),
     ]:
         assert _answers(review(*args), args) is not None

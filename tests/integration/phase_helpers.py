@@ -21,7 +21,7 @@ from sqlmodel import select
 from review_engine.config import Settings, normalise_url
 from review_engine.core.domain import Role, SharingLevel, Slot, VisitFocus
 from review_engine.core.sef_file import SefFormat
-from review_engine.runtime import Runtime
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import (
     admin,
     calendars,
@@ -80,25 +80,33 @@ def at(day: date, hour: int = 16) -> datetime:
 def build_cluster(rt: Runtime) -> list[int]:
     """Import the sample schools, people and term dates; a cluster of the open schools run by
     the facilitator, and another cluster (with its own facilitator) that shares none of it."""
-    schools.import_gias(rt, path=SAMPLES / "gias-sample.csv")
-    people.add_person(rt, email=FACILITATOR, name="Fran Facilitator", role=Role.FACILITATOR)
-    people.add_person(rt, email=OTHER_FACILITATOR, name="Sol Other", role=Role.FACILITATOR)
+    schools.import_gias(rt.acting_as(OPERATOR), path=SAMPLES / "gias-sample.csv")
+    people.add_person(
+        rt.acting_as(OPERATOR), email=FACILITATOR, name="Fran Facilitator", role=Role.FACILITATOR
+    )
+    people.add_person(
+        rt.acting_as(OPERATOR), email=OTHER_FACILITATOR, name="Sol Other", role=Role.FACILITATOR
+    )
     with (SAMPLES / "people.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             people.add_person(
-                rt,
+                rt.acting_as(OPERATOR),
                 email=row["email"],
                 name=row["name"],
                 role=Role(row["role"]),
                 school_urn=int(row["urn"]),
             )
-    clusters.create_cluster(rt, name=CLUSTER, facilitator_email=FACILITATOR)
+    clusters.create_cluster(rt.acting_as(OPERATOR), name=CLUSTER, facilitator_email=FACILITATOR)
     urns = sorted(s.urn for s in schools.list_schools(rt) if s.status != "Closed")
     clusters.add_schools(rt, cluster=CLUSTER, urns=urns)
-    clusters.create_cluster(rt, name=OTHER_CLUSTER, facilitator_email=OTHER_FACILITATOR)
-    calendars.import_calendar(rt, name=CALENDAR, path=SAMPLES / "term-dates-2026-27.csv")
+    clusters.create_cluster(
+        rt.acting_as(OPERATOR), name=OTHER_CLUSTER, facilitator_email=OTHER_FACILITATOR
+    )
+    calendars.import_calendar(
+        rt.acting_as(OPERATOR), name=CALENDAR, path=SAMPLES / "term-dates-2026-27.csv"
+    )
     for la in SAMPLE_LAS:
-        calendars.assign_calendar(rt, name=CALENDAR, la_code=la)
+        calendars.assign_calendar(rt.acting_as(OPERATOR), name=CALENDAR, la_code=la)
     return urns
 
 

@@ -16,7 +16,7 @@ from review_engine.errors import (
     StorageError,
     TransitionNotAllowed,
 )
-from review_engine.runtime import Runtime
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import clusters, cycles, history, transitions
 from review_engine.store import db as dbmod
 from review_engine.testing import FakeClock
@@ -210,7 +210,7 @@ def test_reimport_updates_changed_schools_only(
     raw = (SAMPLES / "gias-sample.csv").read_bytes()
     changed = tmp_path / "changed.csv"
     changed.write_bytes(raw.replace(b"Moss Lane Primary Academy", b"Moss Lane Academy", 1))
-    report = schools.import_gias(rt, path=changed)
+    report = schools.import_gias(rt.acting_as(OPERATOR), path=changed)
     assert (report.added, report.updated, report.unchanged) == (0, 1, 8)
     assert schools.show_school(rt, urn=990104).name == "Moss Lane Academy"
     assert schools.show_school(rt, urn=990101).name == "Northbrook Primary School"

@@ -15,7 +15,7 @@ from review_engine.config import Settings
 from review_engine.core.domain import Role
 from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
 from review_engine.errors import ReviewEngineError
-from review_engine.runtime import Runtime
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import admin, clusters, cycles, history, people, schools, transitions
 from review_engine.testing import FakeClock
 
@@ -34,9 +34,11 @@ def _template() -> Path:
         s = Settings(database_url=f"sqlite:///{folder / 'template.sqlite'}", data_dir=folder)
         admin.init_database(s)
         rt = Runtime.open(s, clock=FakeClock(), actor="f@example.org")
-        schools.import_gias(rt, path=SAMPLE)
-        people.add_person(rt, email="f@example.org", name="F", role=Role.FACILITATOR)
-        clusters.create_cluster(rt, name="C", facilitator_email="f@example.org")
+        schools.import_gias(rt.acting_as(OPERATOR), path=SAMPLE)
+        people.add_person(
+            rt.acting_as(OPERATOR), email="f@example.org", name="F", role=Role.FACILITATOR
+        )
+        clusters.create_cluster(rt.acting_as(OPERATOR), name="C", facilitator_email="f@example.org")
         clusters.add_schools(rt, cluster="C", urns=SCHOOLS)
         rt.db.engine.dispose()
         _TEMPLATE = folder / "template.sqlite"

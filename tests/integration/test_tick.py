@@ -28,7 +28,8 @@ from review_engine.adapters.mail import SmtpSettings
 from review_engine.clock import LONDON
 from review_engine.core.domain import Role
 from review_engine.core.sef_file import SefFormat
-from review_engine.runtime import Runtime
+from review_engine.rules.policy import SCHEDULER
+from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import _due_work as due_work
 from review_engine.services import (
     calendars,
@@ -42,7 +43,8 @@ from review_engine.services import (
     transitions,
 )
 from review_engine.services._due_work import OVERDUE_REMINDERS, reminder_kind
-from review_engine.services.tick import tick
+from review_engine.services.tick import TickReport
+from review_engine.services.tick import tick as run_tick
 from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR, SAMPLES
@@ -60,6 +62,11 @@ BOUNDARIES = [
     ("close", "support", "closed", date(2027, 7, 22)),
 ]
 SEF_DUE = date(2026, 10, 16)  # end of Autumn 1: the self-review deadline
+
+
+def tick(rt: Runtime, **options: Any) -> TickReport:
+    """The tick as the scheduler runs it (people may not, unless admins: see test_admin)."""
+    return run_tick(rt.acting_as(SCHEDULER), **options)
 
 
 def london(day: str, hour: int = 6, minute: int = 0) -> datetime:
@@ -80,7 +87,11 @@ def heads(rt: Runtime, sample_cluster: list[int]) -> dict[int, str]:
         for row in csv.DictReader(handle):
             urn = int(row["urn"])
             people.add_person(
-                rt, email=row["email"], name=row["name"], role=Role(row["role"]), school_urn=urn
+                rt.acting_as(OPERATOR),
+                email=row["email"],
+                name=row["name"],
+                role=Role(row["role"]),
+                school_urn=urn,
             )
             if row["role"] == Role.HEAD:
                 found[urn] = row["email"]
@@ -89,8 +100,8 @@ def heads(rt: Runtime, sample_cluster: list[int]) -> dict[int, str]:
 
 
 def _use_calendar(rt: Runtime, path: Path = CALENDAR, name: str = "Sample LA") -> None:
-    calendars.import_calendar(rt, name=name, path=path)
-    calendars.assign_calendar(rt, name=name, la_code="352")
+    calendars.import_calendar(rt.acting_as(OPERATOR), name=name, path=path)
+    calendars.assign_calendar(rt.acting_as(OPERATOR), name=name, la_code="352")
 
 
 @pytest.fixture
@@ -425,7 +436,7 @@ def _start_cycles(rt: Runtime, urns: list[int], first: int, count: int) -> None:
     """`count` more clusters of five sample schools, each with a cycle."""
     for n in range(first, first + count):
         name = f"Cluster {n:02d}"
-        clusters.create_cluster(rt, name=name, facilitator_email=FACILITATOR)
+        clusters.create_cluster(rt.acting_as(OPERATOR), name=name, facilitator_email=FACILITATOR)
         clusters.add_schools(rt, cluster=name, urns=[urns[(n + k) % len(urns)] for k in range(5)])
         cycles.start_cycle(rt, cluster=name, year="2026-27")
 
