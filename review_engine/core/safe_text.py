@@ -26,6 +26,7 @@ WORKFLOW_LIMIT = 256 * KB  # a workflow definition
 
 NAME_MAX = 200  # a person's, calendar's or other short name
 CLUSTER_NAME_MAX = 100
+EMAIL_MAX = 254
 TEXT_MAX = 10_000  # a free-text field (a question, a note, an item's text)
 
 URN_MIN, URN_MAX = 100_000, 99_999_999

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from review_engine.core.domain import HalfTerm, Rag
 from review_engine.core.phases import Part, SupportState, SupportTrigger, WriteUpState
+from review_engine.core.safe_text import NAME_MAX, check_day, check_int, check_text, check_urn
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
@@ -56,6 +57,15 @@ def add_action(
     rag: Rag = Rag.AMBER,
 ) -> ActionView:
     """Turn the school's EBI number `ebi` (1-based, from its published write-up) into an action."""
+    check_urn(urn)
+    if supporting_urn is not None:
+        check_urn(supporting_urn, "supporting school")
+    check_int(ebi, "--ebi")
+    check_text(title, "title", max_len=NAME_MAX, multiline=False)
+    check_text(owner, "owner", max_len=NAME_MAX, multiline=False)
+    check_text(success_criteria, "success criteria")
+    if due is not None:
+        check_day(due, "due date")
     if (due is None) == (due_half_term is None):
         raise InvalidInput("give a due date (--due YYYY-MM-DD) or a half-term (--by 'Spring 2')")
     if not title.strip() or not success_criteria.strip() or not owner.strip():
@@ -113,6 +123,9 @@ def update_action(
     rt: Runtime, *, cycle: str, urn: int, number: int, rag: Rag, note: str
 ) -> ActionView:
     """A dated RAG update; complete closes the action."""
+    check_urn(urn)
+    check_int(number, "action number")
+    check_text(note, "note")
     if not note.strip():
         raise InvalidInput("an update needs a note saying what changed")
     with rt.db.transaction() as session:
@@ -149,6 +162,8 @@ def list_actions(
     rt: Runtime, *, cycle: str, urn: int | None = None, overdue: bool = False
 ) -> list[ActionView]:
     """Actions the actor may see: the facilitator all; a school its own and those it supports."""
+    if urn is not None:
+        check_urn(urn)
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.SUPPORT)
@@ -232,6 +247,9 @@ def impact_review(
     rt: Runtime, *, cycle: str, urn: int, override: bool = False, reason: str | None = None
 ) -> str:
     """Review the impact and close the plan; open actions need the facilitator's override."""
+    check_urn(urn)
+    if reason is not None:
+        check_text(reason, "reason")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         if ctx.state(urn, Part.SUPPORT) == SupportState.IN_PROGRESS:

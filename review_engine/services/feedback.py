@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from review_engine.core.phases import Part, VisitState
 from review_engine.core.relations import Relation
+from review_engine.core.safe_text import NAME_MAX, check_text, check_urn
 from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
@@ -51,6 +52,11 @@ def give(
     changed_practice: str | None = None,
 ) -> FeedbackView:
     """Record the acting school's feedback on the visit to `host`."""
+    check_urn(host)
+    check_text(kind, "feedback kind", max_len=NAME_MAX, multiline=False)
+    check_text(comment, "comment")
+    if changed_practice is not None:
+        check_text(changed_practice, "what changed")
     if kind not in ("immediate", "reflection"):
         raise InvalidInput("feedback kind is immediate or reflection")
     if kind == "immediate" and (usefulness is None or not 1 <= usefulness <= 5):

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, SelfReviewState, SelfReviewTrigger
+from review_engine.core.safe_text import NAME_MAX, check_int, check_text, check_urn
 from review_engine.core.sef_file import SefFormat, parse, template
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.runtime import Runtime
@@ -45,6 +46,7 @@ class SefView:
 
 def sef_template(rt: Runtime, *, cycle: str, urn: int, fmt: SefFormat) -> str:
     """A blank SEF for one school of a cycle, in the cluster's framework."""
+    check_urn(urn)
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.SELF_REVIEW)
@@ -57,6 +59,8 @@ def submit_sef(
     rt: Runtime, *, cycle: str, urn: int, text: str, fmt: SefFormat, source: str = ""
 ) -> SefView:
     """Validate and store a new SEF version, and move self-review to submitted."""
+    check_urn(urn)
+    check_text(source, "file name", max_len=NAME_MAX, multiline=False)
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.require_actor_of(
@@ -101,6 +105,9 @@ def submit_sef(
 
 def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str | None) -> SefView:
     """The facilitator accepts the submitted SEF, or returns it with a reason."""
+    check_urn(urn)
+    if reason is not None:
+        check_text(reason, "reason")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         trigger = SelfReviewTrigger.ACCEPT if accept else SelfReviewTrigger.RETURN
@@ -110,6 +117,9 @@ def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str |
 
 def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -> SefView:
     """A SEF as submitted (latest version unless asked), if the actor may see it."""
+    check_urn(urn)
+    if version is not None:
+        check_int(version, "version")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.SELF_REVIEW)

@@ -11,6 +11,7 @@ from sqlmodel import select
 from review_engine.clock import to_london
 from review_engine.core.domain import Slot, VisitFocus
 from review_engine.core.phases import Part, VisitState, VisitTrigger
+from review_engine.core.safe_text import NAME_MAX, check_day, check_name, check_text, check_urn
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
@@ -44,6 +45,9 @@ class VisitView:
     warnings: list[str] = field(default_factory=list)
 
 
+MAX_AGENDA = 100
+
+
 def _plan(ctx: CycleContext, host: int) -> VisitPlan:
     review = ctx.review(host)
     plan = ctx.records.visit_plan(review)
@@ -64,6 +68,10 @@ def set_focus(
     area: str | None = None,
 ) -> VisitView:
     """The host decides what its visit looks at, and the question it asks."""
+    check_urn(host)
+    check_text(question, "enquiry question")
+    if area is not None:
+        check_name(area, "focus area")
     question = question.strip()
     if not question:
         raise InvalidInput("the enquiry question is empty (e.g. 'To what extent ...?')")
@@ -87,6 +95,8 @@ def set_focus(
 
 def schedule(rt: Runtime, *, cycle: str, host: int, on: date, slot: Slot) -> VisitView:
     """Date the visit; a day the host or a visitor is closed is refused with the reason."""
+    check_urn(host)
+    check_day(on, "visit date")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.PEER_VISIT)
@@ -111,6 +121,8 @@ def schedule(rt: Runtime, *, cycle: str, host: int, on: date, slot: Slot) -> Vis
 
 
 def _check_date(ctx: CycleContext, host: int, visitors: list[int], on: date) -> list[str]:
+    first_year = int(ctx.cycle.academic_year[:4])
+    check_day(on, "visit date", low=date(first_year - 1, 9, 1), high=date(first_year + 2, 8, 31))
     if on.weekday() >= 5:
         raise InvalidInput(f"{on:%A %d %B %Y} is a weekend")
     calendars = calendars_for(ctx.session, [host, *visitors], ctx.cycle.academic_year)
@@ -153,6 +165,15 @@ def set_agenda(
     rt: Runtime, *, cycle: str, host: int, items: list[AgendaItem], host_staff: list[str]
 ) -> VisitView:
     """The outline agenda agreed in advance: time, activity, who; and host staff taking part."""
+    check_urn(host)
+    if len(items) > MAX_AGENDA or len(host_staff) > MAX_AGENDA:
+        raise InvalidInput(f"an agenda has at most {MAX_AGENDA} items and {MAX_AGENDA} staff")
+    for n, item in enumerate(items, start=1):
+        check_text(item.time, f"agenda item {n} time", max_len=NAME_MAX, multiline=False)
+        check_text(item.activity, f"agenda item {n} activity")
+        check_text(item.who, f"agenda item {n} who", max_len=NAME_MAX)
+    for n, person in enumerate(host_staff, start=1):
+        check_name(person, f"host staff {n}")
     if not items:
         raise InvalidInput("an agenda needs at least one item (TIME|ACTIVITY|WHO)")
     with rt.db.transaction() as session:
@@ -170,6 +191,9 @@ def set_agenda(
 
 def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> VisitView:
     """The visit happened."""
+    check_urn(host)
+    if on is not None:
+        check_day(on, "visit day")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.PEER_VISIT)
@@ -185,6 +209,8 @@ def complete(rt: Runtime, *, cycle: str, host: int, on: date | None = None) -> V
 
 
 def cancel(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
+    check_urn(host)
+    check_text(reason, "reason")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.PEER_VISIT)
@@ -202,6 +228,7 @@ def cancel(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
 
 def show(rt: Runtime, *, cycle: str, host: int) -> VisitView:
     """A visit plan, for the host, its reviewers and the facilitator."""
+    check_urn(host)
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.PEER_VISIT)

@@ -221,6 +221,7 @@ def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     """Record the acting school's agreement and move the write-up on when the workflow allows:
     a co-reviewer agrees a draft (when every co-reviewer has, it is reviewers_agreed), then the
     host agrees it after fact-checking (host_agreed). Who may, and when, is the workflow's."""
+    check_urn(host, "school")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         _require_a_part(ctx, host, f"agree the write-up for school {host}")
@@ -329,6 +330,7 @@ def publish(
 
 def show(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     """A write-up, for the host, its reviewers, the facilitator, and whoever it is shared with."""
+    check_urn(host, "school")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.WRITE_UP)
