@@ -8,10 +8,17 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from review_engine.core.safe_text import check_cluster_name, check_day
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._lookup import cycle_label, get_cluster, get_person
+from review_engine.services._lookup import (
+    check_urns,
+    cycle_label,
+    get_cluster,
+    get_person,
+    refuse_taken_cluster_name,
+)
 from review_engine.store.models import Cluster, Cycle, Membership, Person, School
 
 
@@ -51,11 +58,12 @@ def create_cluster(
     trust_conflicts: bool = False,
 ) -> ClusterView:
     """Create an empty cluster, optionally with its facilitator."""
-    name = name.strip()
+    name = check_cluster_name(name)
     if not name or "/" in name:
         raise InvalidInput(f"cluster name {name!r} must be non-empty and contain no '/'")
     with rt.db.transaction() as session:
         policy.require_admin(policy.resolve_actor(session, rt.actor), f"create cluster {name}")
+        refuse_taken_cluster_name(session, name)
         if session.exec(select(Cluster).where(Cluster.name == name)).first():
             raise AlreadyExists("cluster", name)
         facilitator = get_person(session, facilitator_email) if facilitator_email else None
@@ -86,6 +94,9 @@ def add_schools(
     rt: Runtime, *, cluster: str, urns: list[int], joined: date | None = None
 ) -> list[int]:
     """Add schools to a cluster, all or none; returns the URNs newly added."""
+    check_urns(*urns)
+    if joined is not None:
+        check_day(joined, "joined")
     with rt.db.transaction() as session:
         found = get_cluster(session, cluster)
         assert found.id is not None
@@ -115,6 +126,9 @@ def add_schools(
 
 def remove_school(rt: Runtime, *, cluster: str, urn: int, left: date | None = None) -> None:
     """End a school's membership (kept as history: its `left` date is set)."""
+    check_urns(urn)
+    if left is not None:
+        check_day(left, "left")
     with rt.db.transaction() as session:
         found = get_cluster(session, cluster)
         assert found.id is not None
