@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from review_engine.core.domain import Role
+from review_engine.core.safe_text import EMAIL_MAX, check_name, check_text
 from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._lookup import get_school
+from review_engine.services._lookup import check_urns, get_school
 from review_engine.store.models import Membership, Person
 
 
@@ -31,6 +32,9 @@ def add_person(
     rt: Runtime, *, email: str, name: str, role: Role, school_urn: int | None = None
 ) -> PersonView:
     """Add a person; heads and other school staff belong to a school, facilitators need not."""
+    check_text(email, "email", max_len=EMAIL_MAX, multiline=False)
+    check_name(name, "name")
+    check_urns(school_urn)
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidInput(f"{email!r} is not an email address")
@@ -60,6 +64,7 @@ def add_person(
 
 
 def list_people(rt: Runtime, *, school_urn: int | None = None) -> list[PersonView]:
+    check_urns(school_urn)
     """People the actor may see: an admin everyone; a facilitator the staff of their clusters'
     schools and themselves; school staff their own school's staff."""
     with rt.db.transaction() as session:
