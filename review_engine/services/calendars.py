@@ -13,10 +13,11 @@ from sqlmodel import Session, col, select
 from review_engine.core import calendar as cal
 from review_engine.core import term_dates
 from review_engine.core.domain import HalfTerm
+from review_engine.core.safe_text import check_la_code, check_name
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._lookup import check_year, get_school
+from review_engine.services._lookup import check_la_known, check_urns, check_year, get_school
 from review_engine.store.models import School
 from review_engine.store.schedule_tables import Calendar, CalendarAssignment, CalendarPeriod
 
@@ -40,6 +41,7 @@ class PeriodView:
 def import_calendar(rt: Runtime, *, name: str, path: Path) -> CalendarImport:
     """Load a calendar's years from a CSV (academic_year,kind,label,first_day,last_day) or
     an ICS file; a year already present is replaced whole. A programme admin's work."""
+    check_name(name, "calendar name")
     with rt.db.transaction() as session:
         policy.require_admin(policy.resolve_actor(session, rt.actor), f"import calendar {name}")
     if path.suffix.lower() == ".ics":
@@ -97,9 +99,14 @@ def assign_calendar(
     """A local authority's default calendar, or the calendar one school follows."""
     if (la_code is None) == (school_urn is None):
         raise InvalidInput("assign a calendar to either --la CODE or --school URN")
+    check_name(name, "calendar name")
+    check_urns(school_urn)
+    la_code = check_la_code(la_code) if la_code is not None else None
     with rt.db.transaction() as session:
         policy.require_admin(policy.resolve_actor(session, rt.actor), f"assign calendar {name}")
         found = _calendar(session, name)
+        if la_code is not None:
+            check_la_known(session, la_code)
         if school_urn is not None:
             get_school(session, school_urn)
             session.execute(
@@ -133,6 +140,7 @@ def show_calendar(rt: Runtime, *, name: str, year: str) -> list[PeriodView]:
 
 
 def _calendar(session: Session, name: str) -> Calendar:
+    check_name(name, "calendar name")
     found = session.exec(select(Calendar).where(Calendar.name == name)).first()
     if found is None:
         raise NotFound("calendar", name, "import it with `review calendar import`")
