@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import col, select
 
 from review_engine.core.gias import SchoolRecord, read_gias
+from review_engine.core.safe_text import NAME_MAX, check_int, check_la_code, check_text
 from review_engine.errors import ImportRejected
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
@@ -67,6 +68,10 @@ def import_gias(
 ) -> ImportReport:
     """Upsert schools from a GIAS extract; any bad row rejects the whole file unless skipped.
     A programme admin's work (school names and details are everyone's reference data)."""
+    if la_codes is not None:
+        la_codes = [
+            check_la_code(c) for c in ([la_codes] if isinstance(la_codes, str) else la_codes)
+        ]
     with rt.db.transaction() as session:
         policy.require_admin(policy.resolve_actor(session, rt.actor), "import schools")
     result = read_gias(path, la_codes=la_codes, progress=progress, source_name=path.name)
@@ -146,6 +151,9 @@ def list_schools(
     rt: Runtime, *, la: str | None = None, search: str | None = None, limit: int = 200
 ) -> list[SchoolView]:
     """Schools by name, optionally in one local authority (code or name) or matching text."""
+    check_text(la or "", "--la", max_len=NAME_MAX, multiline=False)
+    check_text(search or "", "--search", max_len=NAME_MAX, multiline=False)
+    check_int(limit, "--limit")
     with rt.db.transaction() as session:
         query = select(School).order_by(col(School.name), col(School.urn)).limit(limit)
         if la:
