@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from review_engine.clock import LONDON
+from review_engine.core.safe_text import check_day
 from review_engine.errors import InvalidInput
 from review_engine.services import outbox, plans, scheduling
 from review_engine.services.tick import tick as run_tick
@@ -26,8 +27,9 @@ def _instant(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            f"--now {text!r} should look like 2027-01-04 or 2027-01-04T06:00"
+            f"--now {text[:40]!r} should look like 2027-01-04 or 2027-01-04T06:00"
         ) from None
+    check_day(value.date(), "--now")  # 2000-01-01 to 2100-12-31
     if value.tzinfo is None:
         value = value.replace(tzinfo=LONDON)
     return value.astimezone(UTC)
