@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from review_engine.errors import Conflict, ReviewEngineError, StorageError
+from review_engine.store.faults import describe, translate
 
 
 class Database:
@@ -40,12 +41,14 @@ class Database:
             raise StorageError(f"the database refused the change: {detail}") from exc
         except OperationalError as exc:
             session.rollback()
+            self._raise_fault(exc)
             detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
             if "locked" in detail or "could not obtain lock" in detail:
                 raise StorageError(f"the database is busy ({detail}); try again") from exc
             raise StorageError(f"database error: {detail}") from exc
         except DBAPIError as exc:
             session.rollback()
+            self._raise_fault(exc)
             detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
             raise StorageError(f"the database refused the change: {detail}") from exc
         except BaseException:
@@ -53,3 +56,10 @@ class Database:
             raise
         finally:
             session.close()
+
+    def _raise_fault(self, exc: DBAPIError) -> None:
+        """A damaged file, a read-only database or a full disk, named in one line (engines
+        from `make_engine` raise these already; this covers any other engine)."""
+        fault = translate(exc.orig, describe(self.engine)) if exc.orig else None
+        if fault is not None:
+            raise fault from exc
