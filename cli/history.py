@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -35,14 +36,38 @@ def trigger(
     say(f"{cycle}{who} {fired.machine}: {fired.from_state} -> {fired.to_state}")
 
 
+VERIFY = "verify"  # `review history verify [CYCLE]`: never a cycle (CLUSTER/YEAR or a number)
+
+
 def history(
     ctx: typer.Context,
-    cycle: Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")],
+    cycle: Annotated[
+        str,
+        typer.Argument(
+            help="CLUSTER/YEAR or cycle number; or `verify` to check history's hash chains."
+        ),
+    ],
+    verify_cycle: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CYCLE]",
+            help="After `verify`: the cycle to check (default: every cycle you facilitate).",
+            show_default=False,
+        ),
+    ] = None,
     school: Annotated[int | None, typer.Option(help="Only this school's history.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every state change in a cycle: when, who, what, from, to, why."""
+    """Every state change in a cycle: when, who, what, from, to, why.
+
+    `review history verify [CYCLE]` checks every row against its hash chain instead, and
+    names any row altered, forged or missing (exit 1)."""
     rt = runtime(ctx)
+    if cycle == VERIFY:
+        verify(rt, verify_cycle, json_=json_)
+        return
+    if verify_cycle is not None:
+        raise typer.BadParameter(f"unexpected {verify_cycle!r} (did you mean `history verify`?)")
     if json_:
         print_json(history_svc.history(rt, cycle=cycle, school_urn=school))
         return
@@ -66,3 +91,20 @@ def print_history(rt: Runtime, cycle: str, *, school: int | None) -> None:
         for e in entries
     ]
     table(f"History of {cycle}", headers, rows)
+
+
+def verify(rt: Runtime, cycle: str | None, *, json_: bool) -> None:
+    """One line per cycle (OK and its rows and head, or each problem); exit 1 on any."""
+    checks = history_svc.verify(rt, cycle=cycle)
+    if json_:
+        print_json([{**asdict(c), "ok": c.ok} for c in checks])
+    else:
+        if not checks:
+            say("no cycles to verify")
+        for check in checks:
+            if check.ok:
+                say(f"{check.cycle}: OK, {check.rows} rows (head {check.head[:16]})")
+            for problem in check.problems:  # each names its cycle
+                say(problem)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)

@@ -20,10 +20,8 @@ keep the ids as attributes so callers (and tests) need not parse text.
     ├── AllocationInfeasible          triads cannot be formed; says which constraint, which schools
     ├── SchedulerBusy                 another scheduler holds the leader lock
     ├── SchemaOutOfDate               the database needs `review init`
+    │   └── HistoryUnprotected        history's protective triggers are missing or disabled
     └── StorageError                  the database could not be reached or written
-        ├── DatabaseDamaged           the file is damaged or not a review database
-        ├── DatabaseReadOnly          read-only media or no write permission: reads only
-        └── DiskFull                  no space left where the database is
 """
 
 from __future__ import annotations
@@ -201,37 +199,17 @@ class SchemaOutOfDate(ReviewEngineError):
         )
 
 
+class HistoryUnprotected(SchemaOutOfDate):
+    """The triggers that keep history append-only are gone; `review init` restores them."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        self.missing = list(missing)
+        ReviewEngineError.__init__(
+            self,
+            f"history is not protected: {', '.join(self.missing)} missing or disabled in the "
+            "database; run `review init` to restore",
+        )
+
+
 class StorageError(ReviewEngineError):
     """The database could not be reached or written."""
-
-
-class DatabaseDamaged(StorageError):
-    """The database file is corrupt, truncated, or not a database at all."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        super().__init__(
-            f"the database {where} is damaged or not a review database; restore it from a backup"
-        )
-
-
-class DatabaseReadOnly(StorageError):
-    """The database can be read but not written (read-only media, or no write permission)."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        super().__init__(
-            f"the database {where} is read-only (read-only media or no write permission): "
-            "it can be read, but nothing can be changed"
-        )
-
-
-class DiskFull(StorageError):
-    """The disk holding the database has no space left; the change was not written."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        super().__init__(
-            f"the disk holding the database {where} is full: nothing was written; "
-            "free some space and try again"
-        )

@@ -20,10 +20,11 @@ from review_engine.documents import environment
 from review_engine.services._compiled import compiled_for
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
-from review_engine.store.batch import chunks, in_, insert_ignore, insert_many
-from review_engine.store.models import Person, Review, ReviewState, TransitionLog
+from review_engine.store.batch import chunks, in_, insert_ignore
+from review_engine.store.models import Person, Review, ReviewState
 from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
+from review_engine.store.state_writer import StateChange, append_history
 
 SYSTEM_ACTOR = "scheduler"
 OVERDUE_REMINDERS = 4  # on the day after the due date, then weekly, at most this many
@@ -261,6 +262,7 @@ def mark_overdue(
     today: date,
     at: datetime,
     changes: list[str],
+    actor: str = SYSTEM_ACTOR,
 ) -> int:
     late = [o for o in owed if o.due < today and o.part is not Part.PEER_VISIT]
     if not late:
@@ -291,22 +293,22 @@ def mark_overdue(
             for o in new
         ],
     )
-    insert_many(  # history rows, one executemany
+    append_history(  # history rows, chained, in one executemany
         session,
-        TransitionLog,
-        ("cycle_id", "school_urn", "machine", "from_state", "to_state", "reason"),
-        (
-            (
-                o.cycle_id,
-                o.urn,
-                o.machine,
-                o.state,
-                o.state,
-                f"{o.item.replace('_', ' ')} was due {o.due:%d %b %Y}",
+        [
+            StateChange(
+                cycle_id=o.cycle_id,
+                machine=o.machine,
+                trigger="mark_overdue",
+                from_state=o.state,
+                to_state=o.state,
+                school_urn=o.urn,
+                reason=f"{o.item.replace('_', ' ')} was due {o.due:%d %b %Y}",
             )
             for o in new
-        ),
-        same={"trigger": "mark_overdue", "actor": SYSTEM_ACTOR, "at": at},
+        ],
+        actor=actor,
+        at=at,
     )
     changes += [
         f"{labels[o.cycle_id]}: school {o.urn} {o.item} overdue (due {o.due:%d %b %Y})" for o in new

@@ -141,3 +141,7 @@ class TransitionLog(SQLModel, table=True):
     actor: str
     reason: str | None = None
     at: datetime = Field(sa_column=_utc())
+    # The hash chain (store/history_chain.py): this row's hash and its cycle's previous one.
+    # Nullable so a row written by hand shows as one; the state writer always sets both.
+    prev_hash: str | None = None
+    hash: str | None = None

@@ -5,12 +5,13 @@ is a version-checked UPDATE (or, for a batch, one set-based UPDATE per group of 
 between the same two states, each row checked to still be in its `from` state) plus its history
 row, all in the caller's transaction; the history rows of a batch go in one executemany. If
 another writer got there first, fewer rows match and `Conflict` is raised: nothing is written.
+Each history row is chained to its cycle's previous one by a hash (`history_chain`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,22 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from review_engine.errors import Conflict
+from review_engine.store import history_chain
 from review_engine.store.batch import chunks, in_, insert_many, table_of
 from review_engine.store.models import Cycle, Review, ReviewState, TransitionLog
 
 NO_STATE = "none"  # the `from` of a cycle's first history row
+HISTORY_COLUMNS = (
+    "cycle_id",
+    "school_urn",
+    "machine",
+    "from_state",
+    "to_state",
+    "trigger",
+    "reason",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,9 @@ def write_changes(
     session: Session, changes: Sequence[StateChange], *, actor: str, at: datetime
 ) -> None:
     """Persist `changes` (one or many) with their history rows; Conflict if any is stale."""
+    # The chain heads first: on PostgreSQL this locks the cycles, before any review row, so
+    # every writer takes its locks in the same order.
+    history_chain.heads(session, (c.cycle_id for c in changes))
     single = [c for c in changes if c.version is not None]
     batched = [c for c in changes if c.version is None]
     for change in single:
@@ -61,17 +77,41 @@ def write_changes(
 def append_history(
     session: Session, changes: Sequence[StateChange], *, actor: str, at: datetime
 ) -> None:
-    """The history rows of `changes`, in one statement (history is never updated)."""
-    insert_many(
-        session,
-        TransitionLog,
-        ("cycle_id", "school_urn", "machine", "from_state", "to_state", "trigger", "reason"),
-        (
-            (c.cycle_id, c.school_urn, c.machine, c.from_state, c.to_state, c.trigger, c.reason)
-            for c in changes
-        ),
-        same={"actor": actor, "at": at},
-    )
+    """The history rows of `changes`, in one statement (history is never updated), each
+    chained to its cycle's previous row (one more query, unless this transaction has already
+    read the cycles' chain heads)."""
+    if not changes:
+        return
+    at = history_chain.in_utc(at)  # stored as hashed (SQLite keeps no offset)
+    heads = history_chain.heads(session, (c.cycle_id for c in changes))
+    hasher = history_chain.Hasher(actor, at)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for c in changes:
+            prev = heads[c.cycle_id]
+            new = heads[c.cycle_id] = hasher(
+                prev,
+                c.cycle_id,
+                c.school_urn,
+                c.machine,
+                c.from_state,
+                c.to_state,
+                c.trigger,
+                c.reason,
+            )
+            yield (
+                c.cycle_id,
+                c.school_urn,
+                c.machine,
+                c.from_state,
+                c.to_state,
+                c.trigger,
+                c.reason,
+                prev,
+                new,
+            )
+
+    insert_many(session, TransitionLog, HISTORY_COLUMNS, rows(), same={"actor": actor, "at": at})
 
 
 def _write_one(session: Session, c: StateChange) -> None:

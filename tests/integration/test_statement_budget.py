@@ -30,15 +30,16 @@ HOST = URNS[0]
 
 # The most statements each command may issue (transaction control included); the last
 # co-reviewer's agreement records a decision, moves the write-up and writes its history.
+# A command that writes history reads its cycle's chain head once (store/history_chain.py).
 BUDGET = {
-    "sef submit": 16,
-    "raw trigger (sef accept)": 7,
-    "visit schedule": 15,
-    "writeup draft": 12,
+    "sef submit": 17,
+    "raw trigger (sef accept)": 8,
+    "visit schedule": 16,
+    "writeup draft": 13,
     "writeup agree (first co-reviewer)": 9,
-    "writeup agree (last co-reviewer)": 12,
-    "writeup agree (host)": 12,
-    "writeup publish": 14,
+    "writeup agree (last co-reviewer)": 13,
+    "writeup agree (host)": 13,
+    "writeup publish": 15,
     "action update": 13,
 }
 
