@@ -22,6 +22,9 @@ keep the ids as attributes so callers (and tests) need not parse text.
     ├── SchemaOutOfDate               the database needs `review init`
     │   └── HistoryUnprotected        history's protective triggers are missing or disabled
     └── StorageError                  the database could not be reached or written
+        ├── DatabaseDamaged           the file is damaged or not a review database
+        ├── DatabaseReadOnly          read-only media or no write permission: reads only
+        └── DiskFull                  no space left where the database is
 """
 
 from __future__ import annotations
@@ -213,3 +216,35 @@ class HistoryUnprotected(SchemaOutOfDate):
 
 class StorageError(ReviewEngineError):
     """The database could not be reached or written."""
+
+
+class DatabaseDamaged(StorageError):
+    """The database file is corrupt, truncated, or not a database at all."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the database {where} is damaged or not a review database; restore it from a backup"
+        )
+
+
+class DatabaseReadOnly(StorageError):
+    """The database can be read but not written (read-only media, or no write permission)."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the database {where} is read-only (read-only media or no write permission): "
+            "it can be read, but nothing can be changed"
+        )
+
+
+class DiskFull(StorageError):
+    """The disk holding the database has no space left; the change was not written."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(
+            f"the disk holding the database {where} is full: nothing was written; "
+            "free some space and try again"
+        )

@@ -7,8 +7,10 @@ a second, longer than a short command takes to run).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
@@ -16,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from review_engine.errors import HistoryUnprotected, SchemaOutOfDate, StorageError
 from review_engine.store import history_protection
+from review_engine.store.faults import install_translation, translate_os_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -24,43 +27,70 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # The newest revision in migrations/versions. A new migration changes it too; a test
 # (tests/cli/test_startup.py) fails until it does.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 VERSION_TABLE = "alembic_version"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build the engine; SQLite gets foreign keys, WAL, synchronous=FULL, a busy timeout and
-    write transactions that take the lock up front (BEGIN IMMEDIATE)."""
+    write transactions that take the lock up front (BEGIN IMMEDIATE). A SQLite file that cannot
+    be written (read-only media, no permission) is opened read-only: reads work, and a write
+    says the database is read-only. Damaged files, read-only databases and full disks raise
+    one-line StorageErrors from any use of the engine (store/faults.py)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        read_only = False
+        if path and path != ":memory:" and not path.startswith("file:"):
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise translate_os_error(exc, path) from exc
+            read_only = _cannot_write(Path(path))
+            if read_only:
+                url = _read_only_url(Path(path))
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             poolclass=NullPool,
         )
-        _install_sqlite_pragmas(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+        _install_sqlite_pragmas(engine, read_only=read_only)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    install_translation(engine)
+    return engine
 
 
-def _install_sqlite_pragmas(engine: Engine) -> None:
+def _cannot_write(path: Path) -> bool:
+    """An existing file this process may not write (access() says so for read-only mounts
+    even to root)."""
+    return path.is_file() and not os.access(path, os.W_OK)
+
+
+def _read_only_url(path: Path) -> str:
+    """A read-only SQLite URI; `immutable` where the folder cannot hold the -wal/-shm files a
+    WAL database otherwise needs even to be read (nothing can change it there anyway)."""
+    immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) else ""
+    return f"sqlite:///file:{quote(str(path.resolve()))}?mode=ro{immutable}&uri=true"
+
+
+def _install_sqlite_pragmas(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so BEGIN IMMEDIATE is ours to send.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # setting the journal mode writes the file's header
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only file cannot take the write lock up front; its writes fail anyway.
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(engine: Engine) -> Config:
