@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -249,3 +251,34 @@ def test_the_chain_hashes_times_in_utc(rt: Runtime, cycle: str) -> None:
         append_history(session, [note], actor=FACILITATOR, at=london)
     assert history.history(rt, cycle=cycle)[-1].at == datetime(2026, 9, 10, 8, 30, tzinfo=UTC)
     assert history.verify(rt, cycle=cycle)[0].ok
+
+
+def test_two_writers_on_one_cycle_take_turns_rather_than_fork_its_chain(
+    rt: Runtime, cycle: str
+) -> None:
+    """The second writer waits for the first's lock on the cycle (PostgreSQL) or the write
+    lock (SQLite), then chains onto the row the first committed."""
+    with rt.db.engine.connect() as conn:
+        cycle_id = conn.execute(text("SELECT max(cycle_id) FROM transitionlog")).scalar_one()
+    at = datetime(2026, 9, 10, 8, 30, tzinfo=UTC)
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with rt.db.transaction() as session:
+                note = StateChange(cycle_id, "cycle", "second", "self_review", "self_review")
+                append_history(session, [note], actor=FACILITATOR, at=at)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with rt.db.transaction() as session:
+        note = StateChange(cycle_id, "cycle", "first", "self_review", "self_review")
+        append_history(session, [note], actor=FACILITATOR, at=at)
+        second = threading.Thread(target=second_writer)
+        second.start()
+        time.sleep(0.5)
+        assert second.is_alive()  # waiting for the first to commit
+    second.join(timeout=20)
+    assert not errors and not second.is_alive()
+    [check] = history.verify(rt, cycle=cycle)
+    assert check.ok and check.rows == ROWS + 2
