@@ -137,9 +137,19 @@ def outbox_list(
 
 @outbox_app.command("send")
 def outbox_send(ctx: typer.Context) -> None:
-    """Send queued reminders by SMTP (REVIEW_SMTP_HOST, _PORT, _STARTTLS, _USER)."""
+    """Send queued reminders by SMTP (REVIEW_SMTP_HOST, _PORT, _STARTTLS, _USER); exit 1 if
+    any was not sent."""
     report = outbox.send_outbox(runtime(ctx))
     say(f"sent {report.sent}, failed {report.failed}, dropped {report.dropped} (work done)")
+    if report.failed:
+        reasons = sorted(set(report.errors))
+        why = reasons[0] + (f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
+        typer.echo(
+            f"error: {report.failed} of {report.sent + report.failed} messages not sent: {why}; "
+            f"`review outbox send` tries again (`review outbox retry` after {outbox.MAX_ATTEMPTS})",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 @outbox_app.command("retry")

@@ -1,4 +1,5 @@
-"""Send a batch of outgoing messages over SMTP, one connection per batch.
+"""Send a batch of outgoing messages over SMTP, one connection per batch: ``send_each`` yields
+each message's result as the server answers, so the outbox records it before the next goes out.
 
 Each message carries a stable ``Message-ID`` (``<id@review-engine>``) built from the outbox id,
 so a retry after a crash sends the same id again and mail clients can tell it is a repeat. One
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MESSAGE_ID_DOMAIN = "review-engine"
 SMTP_TIMEOUT_SECONDS = 30.0
+CONNECTION_LOST = "connection lost"  # how a result starts when the batch's connection broke
 _FORBIDDEN_IN_ID = set('<>@"\\()[],;: \t\r\n')
 
 
@@ -161,58 +163,83 @@ def send(
     sent_at: datetime | None = None,
 ) -> list[SendResult]:
     """Send a batch over one SMTP connection; one result per message, in order."""
-    batch = list(messages)
-    if not batch:
-        return []
+    return list(send_each(messages, settings, sent_at=sent_at))
+
+
+def send_each(
+    messages: Iterable[OutgoingMessage],
+    settings: SmtpSettings,
+    *,
+    sent_at: datetime | None = None,
+) -> Iterator[SendResult]:
+    """Send messages over one SMTP connection, yielding each result as the server answers.
+
+    The next message is taken and sent only when the caller asks for the next result, so the
+    caller can record each outcome (say, mark it sent) before anything more goes out. Closing
+    the iterator early quits the connection.
+    """
+    pending = iter(messages)
+    first = next(pending, None)
+    if first is None:
+        return
     try:
         smtp = _connect(settings)
     except (OSError, smtplib.SMTPException) as exc:
         reason = f"could not connect to {settings.host}:{settings.port}: {_reason(exc)}"
-        log.warning("%s; %d messages not sent", reason, len(batch))
-        return [SendResult(m.message_id, False, reason) for m in batch]
-
-    results: list[SendResult] = []
+        log.info("%s; no message sent", reason)
+        yield SendResult(first.message_id, False, reason)
+        yield from (SendResult(m.message_id, False, reason) for m in pending)
+        return
     try:
-        for index, message in enumerate(batch):
-            try:
-                if not message.to:
-                    raise InvalidInput("no recipients")
-                email = build_email(message, settings.mail_from, sent_at)
-                refused = smtp.send_message(
-                    email, from_addr=settings.mail_from, to_addrs=list(message.to)
-                )
-            except smtplib.SMTPRecipientsRefused as exc:
-                refused_all = tuple(exc.recipients)
-                reason = "every recipient refused: " + "; ".join(
-                    f"{rcpt} ({_reason(smtplib.SMTPResponseException(code, msg))})"
-                    for rcpt, (code, msg) in exc.recipients.items()
-                )
-                results.append(SendResult(message.message_id, False, reason, refused_all))
-            except (
-                smtplib.SMTPSenderRefused,
-                smtplib.SMTPDataError,
-                smtplib.SMTPNotSupportedError,
-                InvalidInput,
-                ValueError,
-            ) as exc:
-                results.append(SendResult(message.message_id, False, _reason(exc)))
-            except OSError as exc:  # SMTPServerDisconnected, timeouts, resets
-                # The connection is gone: this message and the rest of the batch are unsent.
-                reason = f"connection lost: {_reason(exc)}"
-                results.append(SendResult(message.message_id, False, reason))
-                results.extend(SendResult(m.message_id, False, reason) for m in batch[index + 1 :])
-                log.warning("%s; %d messages not sent", reason, len(batch) - index)
-                break
-            else:
-                if refused:
-                    some = tuple(refused)
-                    note = "sent, but some recipients refused: " + ", ".join(some)
-                    results.append(SendResult(message.message_id, True, note, some))
-                else:
-                    results.append(SendResult(message.message_id, True))
+        message: OutgoingMessage | None = first
+        while message is not None:
+            result = _send_one(smtp, message, settings, sent_at)
+            yield result
+            if result.error and result.error.startswith(CONNECTION_LOST):
+                # The connection is gone: the rest are unsent, for the same reason.
+                yield from (SendResult(m.message_id, False, result.error) for m in pending)
+                return
+            message = next(pending, None)
     finally:
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()
-    return results
+
+
+
+def _send_one(
+    smtp: smtplib.SMTP,
+    message: OutgoingMessage,
+    settings: SmtpSettings,
+    sent_at: datetime | None,
+) -> SendResult:
+    try:
+        if not message.to:
+            raise InvalidInput("no recipients")
+        email = build_email(message, settings.mail_from, sent_at)
+        refused = smtp.send_message(email, from_addr=settings.mail_from, to_addrs=list(message.to))
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused_all = tuple(exc.recipients)
+        reason = "every recipient refused: " + "; ".join(
+            f"{rcpt} ({_reason(smtplib.SMTPResponseException(code, msg))})"
+            for rcpt, (code, msg) in exc.recipients.items()
+        )
+        return SendResult(message.message_id, False, reason, refused_all)
+    except (
+        smtplib.SMTPSenderRefused,
+        smtplib.SMTPDataError,
+        smtplib.SMTPNotSupportedError,
+        InvalidInput,
+        ValueError,
+    ) as exc:
+        return SendResult(message.message_id, False, _reason(exc))
+    except OSError as exc:  # SMTPServerDisconnected, timeouts, resets
+        reason = f"{CONNECTION_LOST}: {_reason(exc)}"
+        log.info("%s; the rest of the batch is not sent", reason)
+        return SendResult(message.message_id, False, reason)
+    if refused:
+        some = tuple(refused)
+        note = "sent, but some recipients refused: " + ", ".join(some)
+        return SendResult(message.message_id, True, note, some)
+    return SendResult(message.message_id, True)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from review_engine.adapters.mail import Attachment, OutgoingMessage, SmtpSettings, send
+from review_engine.adapters.mail import (
+    Attachment,
+    OutgoingMessage,
+    SendResult,
+    SmtpSettings,
+    send_each,
+)
 from review_engine.clock import as_utc
 from review_engine.core.phases import Part, VisitState
 from review_engine.rules import policy
@@ -20,6 +29,10 @@ from review_engine.store.phase_tables import VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage
 
 MAX_ATTEMPTS = 5
+CLAIM_BATCH = 20  # messages a sender claims at a time
+# How long a claim holds with no word from its sender; each message recorded renews it. A
+# killed sender's unsent claims wait this long before another sender takes them.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -38,13 +51,16 @@ class SendReport:
     sent: int
     failed: int
     dropped: int
+    errors: tuple[str, ...] = field(default=(), compare=False)  # why each failure failed
 
 
-def _status(m: OutboxMessage) -> str:
+def _status(m: OutboxMessage, now: datetime) -> str:
     if m.sent_at is not None:
         return "sent"
     if m.last_error and m.last_error.startswith("dropped"):
         return "dropped"
+    if m.claimed_until is not None and as_utc(m.claimed_until) > now:
+        return "sending"
     if m.attempts >= MAX_ATTEMPTS:
         return "failed"
     return "queued" if not m.attempts else f"retrying ({m.last_error})"
@@ -53,6 +69,7 @@ def _status(m: OutboxMessage) -> str:
 def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
     """Messages the actor may see: an admin (or the scheduler) all; a facilitator those of
     their clusters' cycles; anyone else the messages addressed to them."""
+    now = rt.clock.now()
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         query = select(OutboxMessage).order_by(col(OutboxMessage.id))
@@ -71,42 +88,93 @@ def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
                 as_utc(m.created_at),
                 as_utc(m.sent_at) if m.sent_at else None,
                 m.attempts,
-                _status(m),
+                _status(m, now),
             )
             for m in session.exec(query)
         ]
 
 
-def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
-    """Send queued messages; work done since a reminder was queued drops it unsent."""
+def send_outbox(
+    rt: Runtime, *, smtp: SmtpSettings | None = None, batch: int = CLAIM_BATCH
+) -> SendReport:
+    """Send queued messages, each at most once however a run ends; work done since a reminder
+    was queued drops it unsent.
+
+    A batch is claimed (a lease, `CLAIM_LEASE`) in one short transaction; each message is then
+    sent with no transaction open and marked sent in its own short transaction as soon as the
+    server takes it. So a slow mail server blocks no other command, two senders never take the
+    same message, and a killed sender leaves at most the one message in flight to send again
+    (its other claims lapse with the lease).
+    """
     smtp = smtp or SmtpSettings.from_settings(rt.settings)
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    sent = failed = dropped = 0
+    errors: list[str] = []
+    after = 0
+    try:
+        while True:
+            claim = _claim(rt, holder, after=after, limit=batch)
+            dropped += claim.dropped
+            if claim.last_id is None:
+                break
+            after = claim.last_id
+            for result in send_each(claim.messages, smtp, sent_at=rt.clock.now()):
+                _record(rt, holder, result)
+                if result.ok:
+                    sent += 1
+                else:
+                    failed += 1
+                    errors.append(result.error or "failed")
+    finally:
+        _release(rt, holder)
+    return SendReport(sent=sent, failed=failed, dropped=dropped, errors=tuple(errors))
+
+
+@dataclass(frozen=True)
+class _Claim:
+    messages: list[OutgoingMessage]
+    dropped: int
+    last_id: int | None  # the highest id looked at; None when nothing was left
+
+
+def _claim(rt: Runtime, holder: str, *, after: int, limit: int) -> _Claim:
+    """Take up to `limit` unclaimed pending messages after id `after` (one short transaction);
+    those whose work is done are dropped instead."""
     with rt.db.transaction() as session:
+        now = rt.clock.now()
         pending = list(
             session.exec(
                 select(OutboxMessage)
                 .where(
+                    col(OutboxMessage.id) > after,
                     col(OutboxMessage.sent_at).is_(None),
                     OutboxMessage.attempts < MAX_ATTEMPTS,
                     col(OutboxMessage.last_error).is_(None)
                     | ~col(OutboxMessage.last_error).startswith("dropped"),
+                    col(OutboxMessage.claimed_until).is_(None)
+                    | (col(OutboxMessage.claimed_until) < now),
                 )
                 .order_by(col(OutboxMessage.id))
+                .limit(limit)
                 .with_for_update(skip_locked=True)
             )
         )
+        if not pending:
+            return _Claim([], 0, None)
         done = _done_items(session, pending)
-        dropped = [
-            m
-            for m in pending
-            if {(m.cycle_id, m.school_urn, m.item), (m.cycle_id, m.school_urn, m.dedupe_key)} & done
-        ]
-        for m in dropped:
-            m.last_error = "dropped: the work was done before it was sent"
-            session.add(m)
-        todo = [m for m in pending if m not in dropped]
-        results = (
-            send(
-                [
+        todo = []
+        dropped = 0
+        for m in pending:
+            if {
+                (m.cycle_id, m.school_urn, m.item),
+                (m.cycle_id, m.school_urn, m.dedupe_key),
+            } & done:
+                m.last_error = "dropped: the work was done before it was sent"
+                m.claimed_by = m.claimed_until = None
+                dropped += 1
+            else:
+                m.claimed_by, m.claimed_until = holder, now + CLAIM_LEASE
+                todo.append(
                     OutgoingMessage(
                         message_id=m.message_id,
                         to=(m.recipient,),
@@ -114,28 +182,48 @@ def send_outbox(rt: Runtime, *, smtp: SmtpSettings | None = None) -> SendReport:
                         body_text=m.body,
                         attachments=_attachments(m),
                     )
-                    for m in todo
-                ],
-                smtp,
-                sent_at=rt.clock.now(),
-            )
-            if todo
-            else []
-        )
-        by_id = {r.message_id: r for r in results}
-        now = rt.clock.now()
-        sent = failed = 0
-        for m in todo:
-            result = by_id.get(m.message_id)
-            m.attempts += 1
-            if result is not None and result.ok:
-                m.sent_at, m.last_error = now, None
-                sent += 1
-            else:
-                m.last_error = (result.error if result else "not attempted") or "failed"
-                failed += 1
+                )
             session.add(m)
-        return SendReport(sent=sent, failed=failed, dropped=len(dropped))
+        last_id = pending[-1].id
+        assert last_id is not None
+        return _Claim(todo, dropped, last_id)
+
+
+def _record(rt: Runtime, holder: str, result: SendResult) -> None:
+    """How one message went, in its own short transaction; the sender's other claims are
+    renewed, so a long batch never outlives its lease."""
+    with rt.db.transaction() as session:
+        now = rt.clock.now()
+        this = col(OutboxMessage.message_id) == result.message_id
+        unsent = col(OutboxMessage.sent_at).is_(None)
+        attempted = {"attempts": col(OutboxMessage.attempts) + 1, "claimed_by": None}
+        if result.ok:  # whoever holds it now: the server has it
+            session.execute(
+                update(OutboxMessage)
+                .where(this, unsent)
+                .values(sent_at=now, last_error=None, claimed_until=None, **attempted)
+            )
+        else:
+            session.execute(
+                update(OutboxMessage)
+                .where(this, unsent, col(OutboxMessage.claimed_by) == holder)
+                .values(last_error=result.error or "failed", claimed_until=None, **attempted)
+            )
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.claimed_by) == holder, unsent)
+            .values(claimed_until=now + CLAIM_LEASE)
+        )
+
+
+def _release(rt: Runtime, holder: str) -> None:
+    """Give back whatever this sender claimed and did not get to (it stays queued)."""
+    with rt.db.transaction() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.claimed_by) == holder, col(OutboxMessage.sent_at).is_(None))
+            .values(claimed_by=None, claimed_until=None)
+        )
 
 
 def _attachments(m: OutboxMessage) -> tuple[Attachment, ...]:

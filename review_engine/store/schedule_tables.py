@@ -91,6 +91,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     attachment_name: str | None = None
     attachment: str | None = None
+    # A sender's lease while it sends (review outbox send): nobody else takes the message.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class SchedulerBeat(SQLModel, table=True):

@@ -3,12 +3,21 @@ arrives once, with the stable Message-ID it was queued with, however often sendi
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +29,7 @@ from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import calendars, cycles, outbox, people
 from review_engine.services.tick import TickReport
 from review_engine.services.tick import tick as run_tick
+from review_engine.testing import FakeClock
 from tests.conftest import SAMPLES
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
@@ -39,14 +49,29 @@ def tick(rt: Runtime, **options: Any) -> TickReport:
 
 @dataclass
 class Mailbox:
-    """Keeps every message; refuses DATA while `failing` is set (a server having a bad day)."""
+    """Keeps every message; refuses DATA while `failing` is set (a server having a bad day).
+
+    With `hold_at` set, the server sits on that message (counting from 0) until `release` is
+    set, as a slow server would; `holding` says it is sitting. A held message is refused, not
+    kept, when `refuse_held` is set (its sender was killed before the server answered)."""
 
     received: list[EmailMessage] = field(default_factory=list)
     failing: bool = False
+    hold_at: int | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    refuse_held: bool = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.failing:
             return "451 4.3.0 try again later"
+        if self.hold_at is not None and len(self.received) == self.hold_at:
+            self.hold_at = None
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+            if self.refuse_held:
+                return "451 4.3.0 try again later"
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(parsed)
@@ -75,6 +100,7 @@ def smtp() -> Iterator[tuple[Mailbox, SmtpSettings]]:
             ),
         )
     finally:
+        mailbox.release.set()
         controller.stop()
 
 
@@ -159,3 +185,121 @@ def test_a_reminder_for_work_done_since_it_was_queued_is_dropped_not_sent(
     assert statuses["head@northbrook.example"] == "dropped"
     assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
     assert len(mailbox.received) == 2
+
+
+def _ids_sent(mailbox: Mailbox) -> list[str]:
+    return sorted(_ids(mailbox))
+
+
+def _expected(queued: list[outbox.OutboxRow]) -> list[str]:
+    return sorted(f"<{r.message_id}@review-engine>" for r in queued)
+
+
+def test_a_slow_mail_server_blocks_no_other_command_and_no_second_sender(
+    rt: Runtime, smtp: tuple[Mailbox, SmtpSettings], queued: list[outbox.OutboxRow]
+) -> None:
+    mailbox, settings = smtp
+    mailbox.hold_at = 0
+    reports: list[outbox.SendReport] = []
+    sender = threading.Thread(target=lambda: reports.append(outbox.send_outbox(rt, smtp=settings)))
+    sender.start()
+    try:
+        assert mailbox.holding.wait(10), "the sender never reached the server"
+        assert {r.status for r in outbox.list_outbox(rt)} == {"sending"}
+        started = time.monotonic()
+        # Other commands write while the server sits on a message: the person table, and the
+        # very outbox rows being sent (PostgreSQL row locks held by a sender would stop this).
+        people.add_person(
+            rt.acting_as(OPERATOR),
+            email="deputy@northbrook.example",
+            name="Deputy Head",
+            role=Role.DEPUTY,
+            school_urn=990101,
+        )
+        assert outbox.mark_unsent(rt) == 0
+        # A second sender finds every message claimed by the first, and sends nothing.
+        assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+        assert time.monotonic() - started < 3
+    finally:
+        mailbox.release.set()
+        sender.join(30)
+    assert reports == [outbox.SendReport(sent=3, failed=0, dropped=0)]
+    assert _ids_sent(mailbox) == _expected(queued)
+    assert {(r.attempts, r.status) for r in outbox.list_outbox(rt)} == {(1, "sent")}
+
+
+REVIEW = shutil.which("review", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(REVIEW is None, reason="the review console script is not installed")
+def test_a_sender_killed_mid_batch_then_another_send_delivers_each_message_once(
+    rt: Runtime,
+    smtp: tuple[Mailbox, SmtpSettings],
+    queued: list[outbox.OutboxRow],
+    tmp_path: Path,
+) -> None:
+    assert REVIEW is not None
+    mailbox, settings = smtp
+    mailbox.hold_at = 1  # the first message goes through; the server sits on the second
+    env = {
+        **os.environ,
+        "REVIEW_DATABASE_URL": rt.settings.url,
+        "REVIEW_DATA_DIR": str(tmp_path / "data"),
+        "REVIEW_SMTP_HOST": settings.host,
+        "REVIEW_SMTP_PORT": str(settings.port),
+        "REVIEW_MAIL_FROM": settings.mail_from,
+    }
+    env.pop("REVIEW_ACTOR", None)
+    proc = subprocess.Popen(
+        [REVIEW, "outbox", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert mailbox.holding.wait(60), proc.communicate(timeout=60)
+        assert [r.status for r in outbox.list_outbox(rt)] == ["sent", "sending", "sending"]
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+        mailbox.refuse_held = True
+        mailbox.release.set()
+    assert len(mailbox.received) == 1
+
+    # Its claims hold until their lease runs out; then the next send takes them.
+    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+    assert isinstance(rt.clock, FakeClock)
+    rt.clock.set(datetime.now(UTC) + outbox.CLAIM_LEASE + timedelta(seconds=1))
+    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=2, failed=0, dropped=0)
+    assert _ids_sent(mailbox) == _expected(queued)  # each exactly once
+    assert {r.status for r in outbox.list_outbox(rt)} == {"sent"}
+
+
+def test_outbox_send_exits_1_with_one_line_when_every_message_failed(
+    rt: Runtime,
+    queued: list[outbox.OutboxRow],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from review_engine.cli.main import app
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("REVIEW_DATABASE_URL", rt.settings.url)
+    monkeypatch.setenv("REVIEW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("REVIEW_SMTP_PORT", str(port))
+    monkeypatch.delenv("REVIEW_ACTOR", raising=False)
+    result = CliRunner().invoke(app, ["outbox", "send"])
+    assert result.exit_code == 1
+    assert result.stdout == "sent 0, failed 3, dropped 0 (work done)\n"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"error: 3 of 3 messages not sent: could not connect to 127.0.0.1:{port}"
+    )
+    assert line.endswith("`review outbox send` tries again (`review outbox retry` after 5)")
+    rows = outbox.list_outbox(rt)
+    assert {(r.attempts, r.status.split(" ")[0]) for r in rows} == {(1, "retrying")}
