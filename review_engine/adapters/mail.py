@@ -207,7 +207,6 @@ def send_each(
             smtp.close()
 
 
-
 def _send_one(
     smtp: smtplib.SMTP,
     message: OutgoingMessage,
