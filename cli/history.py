@@ -44,13 +44,14 @@ def history(
     cycle: Annotated[
         str,
         typer.Argument(
-            help="CLUSTER/YEAR or cycle number; or `verify` to check history's hash chains."
+            metavar="CYCLE|verify",
+            help="CLUSTER/YEAR or cycle number; or `verify` to check history's hash chains.",
         ),
     ],
     verify_cycle: Annotated[
         str | None,
         typer.Argument(
-            metavar="[CYCLE]",
+            metavar="CYCLE",
             help="After `verify`: the cycle to check (default: every cycle you facilitate).",
             show_default=False,
         ),
@@ -60,8 +61,7 @@ def history(
 ) -> None:
     """Every state change in a cycle: when, who, what, from, to, why.
 
-    `review history verify [CYCLE]` checks every row against its hash chain instead, and
-    names any row altered, forged or missing (exit 1)."""
+    `review history verify [CYCLE]` checks each row against its hash chain (exit 1 if not)."""
     rt = runtime(ctx)
     if cycle == VERIFY:
         verify(rt, verify_cycle, json_=json_)
