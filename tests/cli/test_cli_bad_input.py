@@ -3,15 +3,21 @@ exit 1, and the database is exactly as it was (every row of every table compared
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 import typer.testing
 
+from review_engine.core.domain import Role
+from review_engine.errors import InvalidInput
+from review_engine.runtime import OPERATOR, Runtime
+from review_engine.services import clusters, people, schools, sef
 from tests.cli.conftest import Invoke
 from tests.cli.test_cli_phases import CYCLE, HEADS, HOST, URNS, _command, as_, ok
 from tests.conftest import FACILITATOR, SAMPLES
@@ -318,3 +324,31 @@ def test_la_must_be_three_digits(cluster: Invoke, cli_env: dict[str, str], tmp_p
         *("--as", "operator", "calendar", "assign", "Sample LA", "--la", "999"),
         says="LA code 999 not found",
     )
+
+
+# --- the services refuse the same on both backends (PostgreSQL refuses NUL with an error) ----
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda rt: people.add_person(rt, email="n@example.org", name="a\x00b",
+                                      role=Role.FACILITATOR), "name contains"),
+        (lambda rt: clusters.create_cluster(rt, name="a\x00b"), "cluster name contains"),
+        (lambda rt: clusters.show_cluster(rt, name="a\x00b"), "cluster name contains"),
+        (lambda rt: schools.list_schools(rt, search="a\x00"), "--search contains"),
+        (lambda rt: schools.show_school(rt, urn=10**22), "URN 100000000000..."),
+        (lambda rt: sef.show_sef(rt, cycle=HUGE, urn=990101), "cycle number"),
+        (lambda rt: clusters.create_cluster(rt, name="NUL"), "reserved device name"),
+    ],
+    ids=["person-name", "cluster-name", "cluster-lookup", "school-search", "urn", "cycle",
+         "device-name"],
+)  # fmt: skip
+def test_services_refuse_before_the_database(
+    sample_cluster: list[int], rt: Runtime, call: Callable[[Runtime], object], says: str
+) -> None:
+    operator = rt.acting_as(OPERATOR)
+    before = [c.name for c in clusters.list_clusters(operator)]
+    with pytest.raises(InvalidInput, match=re.escape(says)):
+        call(operator)
+    assert [c.name for c in clusters.list_clusters(operator)] == before
