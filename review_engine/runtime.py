@@ -51,4 +51,3 @@ class Runtime:
     def acting_as(self, actor: str) -> Runtime:
         """The same runtime, acting as another person."""
         return Runtime(self.db, self.clock, actor, self.settings, self.catalog)
-

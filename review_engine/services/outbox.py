@@ -104,8 +104,11 @@ def send_outbox(
     sent with no transaction open and marked sent in its own short transaction as soon as the
     server takes it. So a slow mail server blocks no other command, two senders never take the
     same message, and a killed sender leaves at most the one message in flight to send again
-    (its other claims lapse with the lease).
+    (its other claims lapse with the lease). The scheduler, a programme admin or the
+    operator sends.
     """
+    with rt.db.transaction() as session:
+        policy.require_runs_the_schedule(policy.resolve_actor(session, rt.actor), "send the outbox")
     smtp = smtp or SmtpSettings.from_settings(rt.settings)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     sent = failed = dropped = 0
@@ -292,6 +295,8 @@ def _done_items(
 def mark_unsent(rt: Runtime) -> int:
     """Clear failure counts so failed messages are retried (they keep their message id)."""
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        policy.require_runs_the_schedule(actor, "retry the outbox")
         result = session.execute(
             update(OutboxMessage)
             .where(

@@ -69,8 +69,8 @@ def cluster(built_once: None, initialised: Invoke) -> Invoke:
         "facilitator",
     )
     for urn, email in HEADS.items():
-        ok(initialised, "--as", "operator", "people", "add", email, "--name", f"Head {urn}", "--role", "head",
-           "--school", urn)  # fmt: skip
+        ok(initialised, "--as", "operator", "people", "add", email, "--name", f"Head {urn}",
+           "--role", "head", "--school", urn)  # fmt: skip
     ok(
         initialised,
         "--as",

@@ -60,8 +60,8 @@ def _cluster(review: Invoke, workflow: str) -> str:
         "facilitator",
     )
     for urn, email in HEADS.items():
-        ok(review, "--as", "operator", "people", "add", email, "--name", f"Head {urn}", "--role", "head",
-           "--school", urn)  # fmt: skip
+        ok(review, "--as", "operator", "people", "add", email, "--name", f"Head {urn}",
+           "--role", "head", "--school", urn)  # fmt: skip
     ok(review, "--as", "operator", "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
     ok(review, "cluster", "add", "Northbrook", *URNS)
     ok(

@@ -130,7 +130,9 @@ def test_queued_reminders_arrive_once_with_their_stable_message_id(
     rt: Runtime, smtp: tuple[Mailbox, SmtpSettings], queued: list[outbox.OutboxRow]
 ) -> None:
     mailbox, settings = smtp
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=3, failed=0, dropped=0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+        sent=3, failed=0, dropped=0
+    )
     assert sorted(_ids(mailbox)) == sorted(f"<{r.message_id}@review-engine>" for r in queued)
     by_to = {str(m["To"]): m for m in mailbox.received}
     assert set(by_to) == set(HEADS.values())
@@ -143,9 +145,9 @@ def test_queued_reminders_arrive_once_with_their_stable_message_id(
     assert "is due on Friday 16 October 2026 (in 7 days)" in first.get_content()
     assert {r.status for r in outbox.list_outbox(rt)} == {"sent"}
     # Sending again, or ticking again the same week, sends nothing more.
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
     assert tick(rt, now=datetime(2026, 10, 10, 5, tzinfo=UTC)).reminders == 0
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
     assert len(mailbox.received) == 3
 
 
@@ -154,13 +156,17 @@ def test_a_failed_send_is_retried_with_the_same_message_id(
 ) -> None:
     mailbox, settings = smtp
     mailbox.failing = True
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=0, failed=3, dropped=0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+        sent=0, failed=3, dropped=0
+    )
     assert mailbox.received == []
     rows = outbox.list_outbox(rt, pending_only=True)
     assert [r.message_id for r in rows] == [r.message_id for r in queued]
     assert {(r.attempts, r.status) for r in rows} == {(1, "retrying (451 4.3.0 try again later)")}
     mailbox.failing = False
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=3, failed=0, dropped=0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+        sent=3, failed=0, dropped=0
+    )
     assert _ids(mailbox) == [f"<{r.message_id}@review-engine>" for r in queued]
     assert {(r.attempts, r.status) for r in outbox.list_outbox(rt)} == {(2, "sent")}
     assert outbox.list_outbox(rt, pending_only=True) == []
@@ -176,14 +182,16 @@ def test_a_reminder_for_work_done_since_it_was_queued_is_dropped_not_sent(
     text = (SAMPLES / "sef-primary.md").read_text(encoding="utf-8")
     done = rt.acting_as(HEADS[990101])
     sef.submit_sef(done, cycle=CYCLE, urn=990101, text=text, fmt=SefFormat.MD)
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=2, failed=0, dropped=1)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+        sent=2, failed=0, dropped=1
+    )
     assert {str(m["To"]) for m in mailbox.received} == {
         "head@st-aidans.example",
         "head@mosslane.example",
     }
     statuses = {r.recipient: r.status for r in outbox.list_outbox(rt)}
     assert statuses["head@northbrook.example"] == "dropped"
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
     assert len(mailbox.received) == 2
 
 
@@ -201,7 +209,9 @@ def test_a_slow_mail_server_blocks_no_other_command_and_no_second_sender(
     mailbox, settings = smtp
     mailbox.hold_at = 0
     reports: list[outbox.SendReport] = []
-    sender = threading.Thread(target=lambda: reports.append(outbox.send_outbox(rt, smtp=settings)))
+    sender = threading.Thread(
+        target=lambda: reports.append(outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings))
+    )
     sender.start()
     try:
         assert mailbox.holding.wait(10), "the sender never reached the server"
@@ -216,9 +226,11 @@ def test_a_slow_mail_server_blocks_no_other_command_and_no_second_sender(
             role=Role.DEPUTY,
             school_urn=990101,
         )
-        assert outbox.mark_unsent(rt) == 0
+        assert outbox.mark_unsent(rt.acting_as(SCHEDULER)) == 0
         # A second sender finds every message claimed by the first, and sends nothing.
-        assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+        assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+            0, 0, 0
+        )
         assert time.monotonic() - started < 3
     finally:
         mailbox.release.set()
@@ -267,10 +279,12 @@ def test_a_sender_killed_mid_batch_then_another_send_delivers_each_message_once(
     assert len(mailbox.received) == 1
 
     # Its claims hold until their lease runs out; then the next send takes them.
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(0, 0, 0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
     assert isinstance(rt.clock, FakeClock)
     rt.clock.set(datetime.now(UTC) + outbox.CLAIM_LEASE + timedelta(seconds=1))
-    assert outbox.send_outbox(rt, smtp=settings) == outbox.SendReport(sent=2, failed=0, dropped=0)
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
+        sent=2, failed=0, dropped=0
+    )
     assert _ids_sent(mailbox) == _expected(queued)  # each exactly once
     assert {r.status for r in outbox.list_outbox(rt)} == {"sent"}
 

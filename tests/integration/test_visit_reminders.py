@@ -10,6 +10,7 @@ from icalendar import Calendar
 from sqlmodel import col, select
 
 from review_engine.core.domain import Slot
+from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import Runtime
 from review_engine.services import outbox, visits
 from review_engine.services.tick import tick
@@ -77,7 +78,7 @@ def test_a_moved_visit_is_reminded_again_and_stale_reminders_are_dropped(
     messages = _visit_messages(cycle_rt)
     assert len(messages) == 8  # four for the old date, four for the new
     mailbox, settings = smtp
-    outbox.send_outbox(cycle_rt, smtp=settings)  # type: ignore[arg-type]
+    outbox.send_outbox(cycle_rt.acting_as(SCHEDULER), smtp=settings)  # type: ignore[arg-type]
     statuses = {m.message_id: m for m in outbox.list_outbox(cycle_rt)}
     visit_rows = [statuses[m.message_id] for m in messages]
     assert sorted(r.status for r in visit_rows) == ["dropped"] * 4 + ["sent"] * 4
