@@ -20,6 +20,7 @@ from review_engine.core.domain import Scope
 from review_engine.core.engine import CompiledWorkflow, Fired
 from review_engine.core.phases import Part
 from review_engine.core.relations import Relation
+from review_engine.core.safe_text import check_urn
 from review_engine.core.workflow import MachineDef, WorkflowDef
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
@@ -64,7 +65,7 @@ class CycleContext:
         return self.definition.phase(part)
 
     def review(self, urn: int) -> Review:
-        review = self.records.review(urn)
+        review = self.records.review(check_urn(urn))  # a typed URN, checked before any SQL
         if review is None:
             raise NotFound("school", urn, f"it is not part of cycle {self.label}")
         return review

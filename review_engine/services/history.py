@@ -18,7 +18,7 @@ from review_engine.errors import NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._compiled import compiled_for
-from review_engine.services._lookup import cycle_label, get_cycle
+from review_engine.services._lookup import check_urns, cycle_label, get_cycle
 from review_engine.store.batch import in_
 from review_engine.store.history_chain import GENESIS, row_hash
 from review_engine.store.models import Cluster, Cycle, School, TransitionLog
@@ -39,6 +39,7 @@ class HistoryEntry:
 
 def history(rt: Runtime, *, cycle: str, school_urn: int | None = None) -> list[HistoryEntry]:
     """History rows of a cycle in the order they were written, optionally for one school."""
+    check_urns(school_urn)
     with rt.db.transaction() as session:
         found, _ = get_cycle(session, cycle)
         actor = policy.resolve_actor(session, rt.actor)

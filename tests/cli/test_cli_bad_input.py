@@ -255,6 +255,27 @@ def test_urn_out_of_range(
     assert len(line) < 120
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("trigger", CYCLE, "submit", "--machine", "self_review", "--school", HUGE),
+        ("history", CYCLE, "--school", HUGE),
+        ("visit", "ics", CYCLE, "--school", HUGE),
+        ("triads", "set", CYCLE, HUGE, "990102", "990103"),
+        ("availability", "set", CYCLE, "--school", HUGE),
+        ("actions", "list", CYCLE, "--school", HUGE),
+        ("feedback", "give", CYCLE, "--school", HUGE, "--kind", "immediate", "--usefulness", "3"),
+        ("people", "list", "--school", HUGE),
+        ("cluster", "remove", "Northbrook", HUGE),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_23_digit_urn_anywhere(
+    cluster: Invoke, cli_env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    refused(cluster, cli_env, *args, says="URN 100000000000... (too long) is out of range")
+
+
 def test_urn_out_of_range_when_adding_a_person(cluster: Invoke, cli_env: dict[str, str]) -> None:
     refused(
         cluster,
