@@ -20,7 +20,7 @@ from review_engine.core.domain import Scope
 from review_engine.core.engine import CompiledWorkflow, Fired
 from review_engine.core.phases import Part
 from review_engine.core.relations import Relation
-from review_engine.core.safe_text import check_urn
+from review_engine.core.safe_text import check_text, check_urn
 from review_engine.core.workflow import MachineDef, WorkflowDef
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
@@ -123,6 +123,8 @@ class CycleContext:
         options: Mapping[str, Any] | None = None,
     ) -> Fired:
         """Fire one trigger as the actor: the one engine call every single-record path uses."""
+        if reason is not None:
+            check_text(reason, "reason")  # kept in history: bounded, no NUL (PostgreSQL refuses)
         if isinstance(machine, Part):
             mdef = self.phase(machine)
         else:

@@ -17,7 +17,7 @@ import typer.testing
 from review_engine.core.domain import Role
 from review_engine.errors import InvalidInput
 from review_engine.runtime import OPERATOR, Runtime
-from review_engine.services import clusters, people, schools, sef
+from review_engine.services import clusters, cycles, people, schools, sef, transitions
 from tests.cli.conftest import Invoke
 from tests.cli.test_cli_phases import CYCLE, HEADS, HOST, URNS, _command, as_, ok
 from tests.conftest import FACILITATOR, SAMPLES
@@ -350,6 +350,13 @@ def test_la_must_be_three_digits(cluster: Invoke, cli_env: dict[str, str], tmp_p
 # --- the services refuse the same on both backends (PostgreSQL refuses NUL with an error) ----
 
 
+def _fire_with_reason(rt: Runtime, reason: str) -> object:
+    cycles.start_cycle(rt, cluster="Northbrook", year="2026-27")
+    return transitions.fire(
+        rt, cycle="Northbrook/2026-27", machine="cycle", trigger="open_self_review", reason=reason
+    )
+
+
 @pytest.mark.parametrize(
     ("call", "says"),
     [
@@ -361,9 +368,10 @@ def test_la_must_be_three_digits(cluster: Invoke, cli_env: dict[str, str], tmp_p
         (lambda rt: schools.show_school(rt, urn=10**22), "URN 100000000000..."),
         (lambda rt: sef.show_sef(rt, cycle=HUGE, urn=990101), "cycle number"),
         (lambda rt: clusters.create_cluster(rt, name="NUL"), "reserved device name"),
+        (lambda rt: _fire_with_reason(rt, "a\x00b"), "reason contains"),
     ],
     ids=["person-name", "cluster-name", "cluster-lookup", "school-search", "urn", "cycle",
-         "device-name"],
+         "device-name", "trigger-reason"],
 )  # fmt: skip
 def test_services_refuse_before_the_database(
     sample_cluster: list[int], rt: Runtime, call: Callable[[Runtime], object], says: str
