@@ -65,13 +65,13 @@ def write_changes(
     """Persist `changes` (one or many) with their history rows; Conflict if any is stale."""
     # The chain heads first: on PostgreSQL this locks the cycles, before any review row, so
     # every writer takes its locks in the same order.
-    history_chain.heads(session, (c.cycle_id for c in changes))
+    heads = history_chain.heads(session, (c.cycle_id for c in changes))
     single = [c for c in changes if c.version is not None]
     batched = [c for c in changes if c.version is None]
     for change in single:
         _write_one(session, change)
     _write_batch(session, batched)
-    append_history(session, changes, actor=actor, at=at)
+    _append(session, changes, heads, actor, at)
 
 
 def append_history(
@@ -80,10 +80,22 @@ def append_history(
     """The history rows of `changes`, in one statement (history is never updated), each
     chained to its cycle's previous row (one more query, unless this transaction has already
     read the cycles' chain heads)."""
+    if changes:
+        heads = history_chain.heads(session, (c.cycle_id for c in changes))
+        _append(session, changes, heads, actor, at)
+
+
+def _append(
+    session: Session,
+    changes: Sequence[StateChange],
+    heads: dict[int, str],
+    actor: str,
+    at: datetime,
+) -> None:
+    """`append_history` given the chain heads of every cycle in `changes` (updated here)."""
     if not changes:
         return
     at = history_chain.in_utc(at)  # stored as hashed (SQLite keeps no offset)
-    heads = history_chain.heads(session, (c.cycle_id for c in changes))
     hasher = history_chain.Hasher(actor, at)
 
     def rows() -> Iterator[tuple[Any, ...]]:
