@@ -37,9 +37,11 @@ from sqlalchemy.exc import OperationalError
 from review_engine.config import Settings, normalise_url
 from review_engine.core import cycle_plan, term_dates
 from review_engine.core.workflow import DEFAULT_WORKFLOW, WorkflowCatalog
+from review_engine.rules.policy import SCHEDULER as SYSTEM_ACTOR
 from review_engine.runtime import Runtime
 from review_engine.services import admin
-from review_engine.services.tick import SYSTEM_ACTOR, tick
+from review_engine.services.tick import tick
+from review_engine.store.history_chain import GENESIS, row_hash
 from review_engine.store.models import (
     Cluster,
     Cycle,
@@ -283,6 +285,26 @@ def time_baseline(url: str) -> tuple[float, int]:
                 )
                 state[cycle_id] = to_state
             done.append((at, step_id))
+        # The same history means the same hash chain: each cycle's head, then hash each row.
+        cycle_ids = sorted({row[0] for row in history})
+        heads: dict[int, str] = dict.fromkeys(cycle_ids, GENESIS)
+        cur.execute(
+            "SELECT t.cycle_id, t.hash FROM transitionlog t JOIN (SELECT cycle_id, max(id) AS id "
+            "FROM transitionlog GROUP BY cycle_id) h ON h.id = t.id"
+        )
+        for cycle_id, head in cur.fetchall():
+            if cycle_id in heads and head:
+                heads[cycle_id] = head
+        chained = []
+        for cycle_id, machine, from_state, to_state, trigger, actor, reason, _at in history:
+            prev = heads[cycle_id]
+            digest = row_hash(
+                prev, cycle_id, None, machine, from_state, to_state, trigger, actor, reason, AT
+            )
+            heads[cycle_id] = digest
+            chained.append((cycle_id, machine, from_state, to_state, trigger, actor, reason, _at,
+                            prev, digest))  # fmt: skip
+        history = chained
         moves = [(state[c], c, start_state[c]) for c in state if state[c] != start_state[c]]
         cur.executemany(
             f"UPDATE cycle SET state = {p}, version = version + 1 WHERE id = {p} AND state = {p}",
@@ -291,7 +313,7 @@ def time_baseline(url: str) -> tuple[float, int]:
         cur.executemany(f"UPDATE planstep SET applied_at = {p} WHERE id = {p}", done)
         cur.executemany(
             "INSERT INTO transitionlog (cycle_id, machine, from_state, to_state, trigger, actor, "
-            f"reason, at) VALUES ({', '.join([p] * 8)})",
+            f"reason, at, prev_hash, hash) VALUES ({', '.join([p] * 10)})",
             history,
         )
         if sqlite:
@@ -306,11 +328,16 @@ def time_baseline(url: str) -> tuple[float, int]:
 
 
 def check(url: str, boundaries: int) -> int:
-    """History rows the tick wrote (and a sanity check that every cycle moved)."""
+    """History rows the tick wrote (and a sanity check that every cycle moved and that every
+    row is chained: the baseline computes the same hashes)."""
     engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         moved = conn.execute(text("SELECT id FROM cycle WHERE state = 'self_review'")).all()
         logs = conn.execute(text("SELECT count(*) FROM transitionlog")).scalar_one()
+        unchained = conn.execute(
+            text("SELECT count(*) FROM transitionlog WHERE hash IS NULL")
+        ).scalar_one()
+    assert unchained == 0, f"{unchained} history rows without a hash"
     engine.dispose()
     assert len(moved) == boundaries, (len(moved), boundaries)
     return int(logs)
