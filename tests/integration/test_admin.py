@@ -138,6 +138,8 @@ OPERATIONS: dict[str, tuple[set[str], Callable[[Runtime], Any]]] = {
         lambda r: cycles.start_cycle(r, cluster=CLUSTER, year="2027-28"),
     ),
     "run the tick": (ADMINS, lambda r: tick.tick(r)),
+    "send the outbox": (ADMINS, lambda r: outbox.send_outbox(r)),
+    "retry the outbox": (ADMINS, lambda r: outbox.mark_unsent(r)),
     "rehearse a tick at another time": (
         ADMINS,
         lambda r: tick.tick(r, now=datetime(2031, 1, 1, tzinfo=UTC), dry_run=True),
