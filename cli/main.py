@@ -186,18 +186,28 @@ def root(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    rehearsal: Annotated[
+        bool,
+        typer.Option(
+            help="Mark a new database as a rehearsal: `review tick --now` may move its time."
+        ),
+    ] = False,
+) -> None:
     """Create the database, or upgrade its schema to this version."""
     from review_engine.services import admin
 
     from .context import state
     from .output import say
 
-    report = admin.init_database(state(ctx).settings)
+    report = admin.init_database(state(ctx).settings, rehearsal=rehearsal)
     if report.before == report.after:
         say(f"database {report.url} is up to date (schema {report.after})")
     else:
         say(f"database {report.url}: schema {report.before or 'empty'} -> {report.after}")
+    if report.rehearsal:
+        say("a rehearsal database: `review tick --now` may pretend another time here")
 
 
 def main() -> None:

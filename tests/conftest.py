@@ -64,7 +64,9 @@ def _drop_postgres_schema() -> Iterator[None]:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once per test session, copied for each test."""
     path = tmp_path_factory.mktemp("template") / "review.sqlite"
-    admin.init_database(Settings(database_url=f"sqlite:///{path}", data_dir=path.parent))
+    admin.init_database(
+        Settings(database_url=f"sqlite:///{path}", data_dir=path.parent), rehearsal=True
+    )
     return path
 
 
@@ -88,7 +90,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         _reset_postgres(url)
     except OperationalError as exc:
         pytest.skip(f"no PostgreSQL server answers at {os.environ[POSTGRES_ENV]}: {exc.orig}")
-    admin.init_database(Settings(database_url=url, data_dir=tmp_path))
+    admin.init_database(Settings(database_url=url, data_dir=tmp_path), rehearsal=True)
     return url
 
 

@@ -26,14 +26,14 @@ from review_engine.core.relations import Relation
 from review_engine.core.workflow import MachineDef
 from review_engine.errors import NotPermitted, TransitionError
 from review_engine.rules import policy
-from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import Runtime
 from review_engine.services import _due_work as due_work
 from review_engine.services._compiled import compiled_for
 from review_engine.services._due_work import OpenCycle
 from review_engine.services._lookup import cycle_label
+from review_engine.services.admin import REHEARSAL
 from review_engine.store.batch import chunks, in_, table_of
-from review_engine.store.models import Cluster, Cycle
+from review_engine.store.models import Cluster, Cycle, DatabaseSetting
 from review_engine.store.schedule_tables import PlanStep
 from review_engine.store.state_writer import StateChange, write_changes
 
@@ -68,18 +68,20 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
     """Reconcile every open cycle with the calendar as of `now` (default: the clock).
 
     Run by the scheduler, a programme admin or the operator, who is named in the history of
-    every change it makes. Pretending another time (`now`) changes nothing unless the operator
-    (who holds the database itself) asks: anyone else may only rehearse it with `dry_run`."""
+    every change it makes. Pretending another time (`now`) changes nothing except on a
+    database made for rehearsal (`review init --rehearsal`): elsewhere only with `dry_run`."""
     at = now or rt.clock.now()
     today = to_london(at).date()
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         policy.require_runs_the_schedule(actor, "run the tick")
-        if now is not None and not dry_run and not (actor.operator or actor.name == SCHEDULER):
+        real_database = now is not None and session.get(DatabaseSetting, REHEARSAL) is None
+        if real_database and not dry_run:
             raise NotPermitted(
                 actor.name,
                 f"run the tick as of {to_london(now):%d %b %Y %H:%M}",
-                "only the operator may pretend another time; rehearse it with --dry-run",
+                "only a rehearsal database (review init --rehearsal) may pretend another time; "
+                "rehearse it here with --dry-run",
             )
         cycles, labels = _lock_open_cycles(session)
         changes: list[str] = []

@@ -145,3 +145,10 @@ class TransitionLog(SQLModel, table=True):
     # Nullable so a row written by hand shows as one; the state writer always sets both.
     prev_hash: str | None = None
     hash: str | None = None
+
+
+class DatabaseSetting(SQLModel, table=True):
+    """A fact about the database itself, e.g. `rehearsal` = `yes` for `review init --rehearsal`."""
+
+    name: str = Field(primary_key=True)
+    value: str

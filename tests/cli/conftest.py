@@ -38,5 +38,5 @@ def review(cli_env: dict[str, str]) -> Invoke:
 
 @pytest.fixture
 def initialised(review: Invoke) -> Invoke:
-    assert review("init").exit_code == 0
+    assert review("init", "--rehearsal").exit_code == 0  # tests move time with --now
     return review

@@ -282,7 +282,7 @@ def _empty_database(
     """A new, migrated database for one module; and how to remove it."""
     if backend == "sqlite":
         url = f"sqlite:///{folder / 'template.sqlite'}"
-        admin.init_database(Settings(database_url=url, data_dir=folder))
+        admin.init_database(Settings(database_url=url, data_dir=folder), rehearsal=True)
         return url, lambda: None
     base = os.environ.get(POSTGRES_ENV)
     if not base:
@@ -295,7 +295,7 @@ def _empty_database(
     except OperationalError as exc:
         pytest.skip(f"no PostgreSQL server answers at {base}: {exc.orig}")
     url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    admin.init_database(Settings(database_url=url, data_dir=folder))
+    admin.init_database(Settings(database_url=url, data_dir=folder), rehearsal=True)
     return url, lambda: _server(f'DROP DATABASE IF EXISTS "{name}"')
 
 

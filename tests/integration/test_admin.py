@@ -26,7 +26,8 @@ from review_engine.services import (
     tick,
     transitions,
 )
-from review_engine.store.models import Membership
+from review_engine.services.admin import REHEARSAL
+from review_engine.store.models import DatabaseSetting, Membership
 from tests.conftest import FACILITATOR, SAMPLES
 from tests.integration.phase_helpers import (
     CALENDAR,
@@ -144,8 +145,8 @@ OPERATIONS: dict[str, tuple[set[str], Callable[[Runtime], Any]]] = {
         ADMINS,
         lambda r: tick.tick(r, now=datetime(2031, 1, 1, tzinfo=UTC), dry_run=True),
     ),
-    "run a tick at another time": (
-        {"operator"},
+    "run a tick at another time (a rehearsal database)": (
+        ADMINS,
         lambda r: tick.tick(r, now=datetime(2026, 9, 2, tzinfo=UTC)),
     ),
 }
@@ -229,3 +230,15 @@ def test_an_outsiders_raw_trigger_is_refused_alike_whatever_the_state(
         f"{OUTSIDE_HEAD} may not {trigger} {machine} of {CYCLE} school {HOST}: "
         "you have no part in it"
     )
+
+
+def test_only_a_rehearsal_database_lets_a_tick_pretend_another_time(rt: Runtime) -> None:
+    """The test databases are made with `review init --rehearsal`; a real one is not."""
+    with rt.db.transaction() as session:
+        session.delete(session.get(DatabaseSetting, REHEARSAL))
+    for who in (OPERATOR, ADMIN, SCHEDULER):
+        with pytest.raises(NotPermitted, match=r"only a rehearsal database \(review init"):
+            tick.tick(rt.acting_as(who), now=datetime(2031, 1, 1, tzinfo=UTC))
+        rehearsed = tick.tick(rt.acting_as(who), now=datetime(2031, 1, 1, tzinfo=UTC), dry_run=True)
+        assert rehearsed.dry_run and rehearsed.boundaries > 0
+    assert cycles.cycle_status(rt, cycle=CYCLE).state == "self_review"  # nothing moved
