@@ -79,7 +79,7 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
         if real_database and not dry_run:
             raise NotPermitted(
                 actor.name,
-                f"run the tick as of {to_london(now):%d %b %Y %H:%M}",
+                f"run the tick as of {to_london(at):%d %b %Y %H:%M}",
                 "only a rehearsal database (review init --rehearsal) may pretend another time; "
                 "rehearse it here with --dry-run",
             )
