@@ -24,7 +24,7 @@ Administration (who may change the programme itself):
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -230,10 +230,17 @@ def writeup_readers(writeup: WriteUp, reviewers: Iterable[int], members: Iterabl
 
 
 def current_members(session: Session, cluster_id: int) -> list[int]:
-    return list(
+    return sorted(members_of(session, {cluster_id}))
+
+
+def members_of(session: Session, cluster_ids: Collection[int]) -> set[int]:
+    """Schools now in any of these clusters (one query)."""
+    if not cluster_ids:
+        return set()
+    return set(
         session.exec(
             select(Membership.school_urn).where(
-                Membership.cluster_id == cluster_id, col(Membership.left).is_(None)
+                col(Membership.cluster_id).in_(cluster_ids), col(Membership.left).is_(None)
             )
         ).all()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from review_engine.core.engine import CompiledWorkflow
-from review_engine.core.workflow import WorkflowDef, parse
+from review_engine.core.workflow import parse
 from review_engine.rules.guards import GUARDS
 from review_engine.store.models import Cycle, WorkflowSnapshot
 
@@ -22,7 +22,3 @@ def compiled_for(session: Session, cycle: Cycle | object) -> CompiledWorkflow:
         definition = parse(snapshot.source, origin=f"{snapshot.name} v{snapshot.version}")
         found = _COMPILED[workflow_hash] = CompiledWorkflow(definition, GUARDS)
     return found
-
-
-def definition_for(session: Session, cycle: Cycle | object) -> WorkflowDef:
-    return compiled_for(session, cycle).definition

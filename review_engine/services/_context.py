@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from review_engine.core.domain import Scope
 from review_engine.core.engine import CompiledWorkflow, Fired
@@ -109,6 +109,12 @@ class CycleContext:
         machine = self.phase(part)
         allowed = {a for t in machine.transitions if t.trigger == trigger for a in t.actors}
         return self.require(urn, allowed, action)
+
+    def require_a_part(self, part: Part, urn: int, action: str) -> set[Relation]:
+        """Refuse unless the actor may fire some transition of the part's machine: asked
+        first, so an outsider learns nothing of its state."""
+        machine = self.phase(part)
+        return self.require(urn, {a for t in machine.transitions for a in t.actors}, action)
 
     def require_visible(self, urn: int, what: str) -> None:
         policy.require_visible(self.session, self.actor, self.cycle, urn, what)
@@ -255,12 +261,4 @@ def open_cycle(session: Session, rt: Runtime, ref: str) -> CycleContext:
         rt.clock.now(),
         CycleRecords(session, cycle, cluster),
         compiled_for(session, cycle),
-    )
-
-
-def school_names(session: Session, urns: set[int]) -> dict[int, str]:
-    if not urns:
-        return {}
-    return dict(
-        session.exec(select(School.urn, School.name).where(col(School.urn).in_(urns))).all()
     )

@@ -121,7 +121,7 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
         spec = definition.deadlines.get(step.trigger)
         done = set((spec or {}).get("done", ()))
         mdef = definition.machines.get(step.trigger)
-        part, label = (mdef.part, mdef.label) if mdef else (None, step.trigger)
+        part, label = (mdef.part if mdef else None), definition.label(step.trigger)
         for urn, state in states[(step.cycle_id, step.trigger)].items():
             if state not in done:
                 owed.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from review_engine.core.domain import Role
 from review_engine.core.safe_text import EMAIL_MAX, check_name, check_text
@@ -13,7 +13,7 @@ from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import check_urns, get_school
-from review_engine.store.models import Membership, Person
+from review_engine.store.models import Person
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def add_person(
         action = f"register {email} as a {role.value.replace('_', ' ')}"
         if not actor.admin:
             # A facilitator registers the staff of their own clusters' member schools.
-            members = _members_of(session, actor.facilitates)
+            members = policy.members_of(session, actor.facilitates)
             if not (role.is_school_staff and school_urn in members):
                 raise NotPermitted(
                     actor.name,
@@ -73,21 +73,8 @@ def list_people(rt: Runtime, *, school_urn: int | None = None) -> list[PersonVie
         if school_urn is not None:
             query = query.where(Person.school_urn == school_urn)
         if not actor.admin:
-            schools = _members_of(session, actor.facilitates)
+            schools = policy.members_of(session, actor.facilitates)
             if actor.school_urn is not None:
                 schools.add(actor.school_urn)
             query = query.where(col(Person.school_urn).in_(schools) | (Person.email == actor.name))
         return [_view(p) for p in session.exec(query)]
-
-
-def _members_of(session: Session, clusters: frozenset[int]) -> set[int]:
-    """Schools now in these clusters."""
-    if not clusters:
-        return set()
-    return set(
-        session.exec(
-            select(Membership.school_urn).where(
-                col(Membership.cluster_id).in_(clusters), col(Membership.left).is_(None)
-            )
-        ).all()
-    )

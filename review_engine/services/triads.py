@@ -20,7 +20,7 @@ from review_engine.core.relations import Relation
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._context import CycleContext, open_cycle, school_names
+from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services._lookup import get_cluster
 from review_engine.store.models import Cycle, Review, ReviewState, School
 from review_engine.store.phase_tables import (
@@ -179,7 +179,7 @@ def propose(
         result = allocation.solve(problem)
         if not dry_run:
             _store(ctx, result.assignments, source="solver", states=states)
-        names = school_names(session, {s.urn for s in problem.schools})
+        names = ctx.records.school_names({s.urn for s in problem.schools})
         return Proposal(
             cycle=ctx.label,
             stored=not dry_run,
@@ -289,7 +289,7 @@ def set_triad(
                 "its triad can no longer change"
             )
         _store(ctx, (mine,), source="manual", states=states, only_host=host)
-        names = school_names(session, {host, *visitors})
+        names = ctx.records.school_names({host, *visitors})
         return _row(mine, names)
 
 
@@ -333,7 +333,7 @@ def show(rt: Runtime, *, cycle: str) -> list[TriadRow]:
             mine = ctx.actor.school_urn
             assignments = tuple(a for a in assignments if mine == a.host or mine in a.visitors)
         urns = {a.host for a in assignments} | {v for a in assignments for v in a.visitors}
-        names = school_names(session, urns)
+        names = ctx.records.school_names(urns)
         return [_row(a, names) for a in assignments]
 
 

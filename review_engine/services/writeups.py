@@ -155,13 +155,6 @@ def _writeup(ctx: CycleContext, host: int) -> WriteUp:
     return found
 
 
-def _require_a_part(ctx: CycleContext, host: int, action: str) -> None:
-    """Asked first, so outsiders learn nothing of a write-up's state: the actor must be one of
-    those the workflow lets act on the write-up at all."""
-    machine = ctx.phase(Part.WRITE_UP)
-    ctx.require(host, {a for t in machine.transitions for a in t.actors}, action)
-
-
 def draft(
     rt: Runtime,
     *,
@@ -224,7 +217,7 @@ def agree(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     check_urn(host, "school")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        _require_a_part(ctx, host, f"agree the write-up for school {host}")
+        ctx.require_a_part(Part.WRITE_UP, host, f"agree the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
         state = ctx.state(host, Part.WRITE_UP)
@@ -262,7 +255,7 @@ def return_(rt: Runtime, *, cycle: str, host: int, reason: str) -> WriteUpView:
     check_text(reason, "reason")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
-        _require_a_part(ctx, host, f"return the write-up for school {host}")
+        ctx.require_a_part(Part.WRITE_UP, host, f"return the write-up for school {host}")
         row = _writeup(ctx, host)
         have = ctx.relations(host)
         ctx.fire(Part.WRITE_UP, WriteUpTrigger.RETURN, host, reason=reason)

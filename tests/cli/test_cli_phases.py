@@ -52,37 +52,30 @@ def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(typer.testing, "_get_command", lambda _app: _command())
 
 
+def set_up_cluster(review: Invoke, *, workflow: str | None = None, calendar: bool = False) -> str:
+    """As the operator: the sample schools, the facilitator, four heads and cluster
+    Northbrook; as the facilitator: its members and a 2026-27 cycle (on `workflow`, and the
+    Sample LA term dates first if `calendar`). Returns the cycle."""
+    operator = (review, "--as", "operator")
+    ok(*operator, "schools", "import", str(SAMPLES / "gias-sample.csv"))
+    ok(*operator, "people", "add", FACILITATOR, "--name", "Fran", "--role", "facilitator")
+    for urn, email in HEADS.items():
+        ok(*operator, "people", "add", email, "--name", f"Head {urn}", "--role", "head",
+           "--school", urn)  # fmt: skip
+    ok(*operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
+    ok(review, "cluster", "add", "Northbrook", *URNS)
+    if calendar:
+        ok(*operator, "calendar", "import", "Sample LA", str(SAMPLES / "term-dates-2026-27.csv"))
+        ok(*operator, "calendar", "assign", "Sample LA", "--la", "352")
+    chosen = ("--workflow", workflow) if workflow else ()
+    ok(review, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27", *chosen)
+    return CYCLE
+
+
 @pytest.fixture
 def cluster(built_once: None, initialised: Invoke) -> Invoke:
     """Four sample schools, their heads, a cycle with self-review open."""
-    ok(initialised, "--as", "operator", "schools", "import", str(SAMPLES / "gias-sample.csv"))
-    ok(
-        initialised,
-        "--as",
-        "operator",
-        "people",
-        "add",
-        FACILITATOR,
-        "--name",
-        "Fran",
-        "--role",
-        "facilitator",
-    )
-    for urn, email in HEADS.items():
-        ok(initialised, "--as", "operator", "people", "add", email, "--name", f"Head {urn}",
-           "--role", "head", "--school", urn)  # fmt: skip
-    ok(
-        initialised,
-        "--as",
-        "operator",
-        "cluster",
-        "create",
-        "Northbrook",
-        "--facilitator",
-        FACILITATOR,
-    )
-    ok(initialised, "cluster", "add", "Northbrook", *URNS)
-    ok(initialised, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27")
+    set_up_cluster(initialised)
     ok(initialised, "trigger", CYCLE, "open_self_review")
     return initialised
 
