@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "review-engine@localhost"
+    # The web app's address as people reach it (behind a reverse proxy: its https:// URL);
+    # links in mail start with it. Unset, `review serve` uses the address it listens on.
+    public_url: str | None = None
+
+    @property
+    def smtp_configured(self) -> bool:
+        """True when REVIEW_SMTP_HOST was set: mail really leaves this machine. Without it (a
+        laptop trial) the web app also writes each sign-in link to its log."""
+        return "smtp_host" in self.model_fields_set
 
     @property
     def url(self) -> str:

@@ -54,6 +54,7 @@ class Person(SQLModel, table=True):
     name: str
     role: str
     school_urn: int | None = Field(default=None, foreign_key="school.urn", index=True)
+    active: bool = True  # a deactivated person signs in no more; history keeps their name
 
 
 class Cluster(SQLModel, table=True):

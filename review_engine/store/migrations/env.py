@@ -5,7 +5,8 @@ from sqlmodel import SQLModel
 
 import review_engine.store.models
 import review_engine.store.phase_tables
-import review_engine.store.schedule_tables  # noqa: F401
+import review_engine.store.schedule_tables
+import review_engine.store.web_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
