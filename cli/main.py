@@ -44,6 +44,10 @@ COMMANDS: dict[str, Lazy] = {
     "history": Lazy(
         "history:history", "Every state change in a cycle: when, who, what, from, to, why."
     ),
+    "serve": Lazy(
+        "serve:serve",
+        "Run the web app where people sign in by e-mail link and do their part of the cycle.",
+    ),
     "demo": Lazy(
         "demo:demo",
         "Run a whole review cycle for the sample cluster on an embedded SQLite database.",

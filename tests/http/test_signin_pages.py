@@ -1,0 +1,95 @@
+"""Sign-in by e-mail link, sessions and the protections every page has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from review_engine.runtime import Runtime
+from review_engine.services import outbox
+from tests.http.conftest import SignedIn, csrf_of
+from tests.integration.phase_helpers import HEADS, UNREGISTERED
+
+HEAD = HEADS[990101]
+SAME_ANSWER = "If that address is registered, a sign-in link is on its way."
+
+
+def _ask(client: TestClient, email: str) -> str:
+    form = client.get("/sign-in")
+    answer = client.post(
+        "/sign-in", data={"email": email, "csrf_token": csrf_of(client, form.text)}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_pages_need_sign_in_and_say_the_same_for_any_address(
+    cycle_rt: Runtime, site: Callable[[], TestClient]
+) -> None:
+    client = site()
+    first = client.get("/")
+    assert first.status_code == 303 and first.headers["location"] == "/sign-in"
+    deep = client.get("/?view=all")
+    assert deep.headers["location"] == "/sign-in?next=%2F%3Fview%3Dall"
+    known, unknown = _ask(client, HEAD), _ask(client, UNREGISTERED)
+    assert SAME_ANSWER in known and SAME_ANSWER in unknown
+    assert known.replace(HEAD, "") == unknown.replace(UNREGISTERED, "")
+    queued = [row.recipient for row in outbox.list_outbox(cycle_rt.acting_as("operator"))]
+    assert HEAD in queued and UNREGISTERED not in queued
+
+
+def test_a_link_signs_in_once_and_sign_out_ends_the_session(
+    cycle_rt: Runtime, site: Callable[[], TestClient]
+) -> None:
+    from review_engine.services import signin
+
+    client = site()
+    sent = signin.request_link(cycle_rt, email=HEAD, client="t", base_url="http://testserver")
+    assert sent.url
+    shown = client.get(sent.url)
+    assert shown.status_code == 200 and ">Sign in</button>" in shown.text
+    assert client.get(sent.url).status_code == 200  # looking again does not use it up
+    pressed = client.post(sent.url, data={"csrf_token": csrf_of(client, shown.text)})
+    assert pressed.status_code == 303
+    cookie = pressed.headers["set-cookie"]
+    assert "review_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    home = client.get("/")
+    assert home.status_code == 200 and "My work" in home.text and "Aisha Rahman" in home.text
+    again = site().get(sent.url)
+    assert again.status_code == 410 and "expired or has already been used" in again.text
+    out = client.post("/sign-out", data={"csrf_token": csrf_of(client, home.text)})
+    assert out.status_code == 303
+    assert client.get("/").status_code == 303
+
+
+def test_every_change_needs_the_csrf_token_and_our_origin(signed_in: SignedIn) -> None:
+    client = signed_in(HEAD)
+    home = client.get("/")
+    token = csrf_of(client, home.text)
+    assert client.post("/sign-out", data={}).status_code == 403
+    assert client.post("/sign-out", data={"csrf_token": "forged"}).status_code == 403
+    foreign = client.post(
+        "/sign-out", data={"csrf_token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403 and "came from another site" in foreign.text
+    assert client.get("/").status_code == 200  # still signed in: nothing changed
+
+
+def test_security_headers_on_every_answer(site: Callable[[], TestClient]) -> None:
+    client = site()
+    for path in ("/sign-in", "/no-such-page", "/static/app.css"):
+        answer = client.get(path)
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+    assert client.get("/no-such-page").status_code == 404
+    assert "There is no such page." in client.get("/no-such-page").text
+    assert client.get("/sign-out").status_code == 405  # no state change on GET
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(site: Callable[[], TestClient]) -> None:
+    client = site()
+    big = client.post("/sign-in", content=b"x" * (3 * 1024 * 1024))
+    assert big.status_code == 413 and "limit is 2 MB" in big.text
