@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, SelfReviewState, SelfReviewTrigger
@@ -16,6 +16,7 @@ from review_engine.errors import InvalidInput, NotFound
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.phase_tables import SelfEvaluation
+from review_engine.store.web_tables import Draft
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,10 @@ def submit_sef(
         )
         session.flush()
         ctx.fire(Part.SELF_REVIEW, SelfReviewTrigger.SUBMIT, urn)
+        if state != SelfReviewState.NOT_STARTED:  # saving a draft starts the self-review
+            session.exec(
+                delete(Draft).where(col(Draft.review_id) == review.id, col(Draft.kind) == "sef")
+            )
         return _view(ctx, urn, None)
 
 

@@ -136,3 +136,73 @@ def test_phase_commands_stay_within_their_statement_budget(
             head, cycle=CYCLE, urn=HOST, number=1, rag=Rag.GREEN, note="on track"
         ),
     )
+
+
+# --- my work: the same statements for a cluster of 12 schools as for one of 40 -----------------
+
+
+def _cluster_of(rt: Runtime, tmp_path: Any, name: str, first_urn: int, size: int) -> None:
+    """A cluster of `size` new schools (a head each) run by its own facilitator, with its
+    cycle's self-review open and one SEF returned."""
+    from review_engine.core.domain import Role
+    from review_engine.runtime import OPERATOR
+    from review_engine.services import clusters, cycles, people, schools
+
+    operator = rt.acting_as(OPERATOR)
+    csv = tmp_path / f"{name}.csv"
+    rows = ['"URN","EstablishmentName","LA (code)","EstablishmentStatus (name)"']
+    rows += [f'{first_urn + n},"{name} School {n}","352","Open"' for n in range(size)]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    schools.import_gias(operator, path=csv)
+    facilitator = f"facilitator@{name.lower()}.example"
+    people.add_person(operator, email=facilitator, name=f"{name} F", role=Role.FACILITATOR)
+    for n in range(size):
+        people.add_person(
+            operator,
+            email=f"head{n}@{name.lower()}.example",
+            name=f"Head {n}",
+            role=Role.HEAD,
+            school_urn=first_urn + n,
+        )
+    clusters.create_cluster(operator, name=name, facilitator_email=facilitator)
+    as_facilitator = rt.acting_as(facilitator)
+    clusters.add_schools(as_facilitator, cluster=name, urns=[first_urn + n for n in range(size)])
+    cycle = cycles.start_cycle(as_facilitator, cluster=name, year="2026-27").cycle
+    transitions.fire(as_facilitator, cycle=cycle, machine="cycle", trigger="open_self_review")
+    for n in (1, 2):
+        sef.submit_sef(
+            rt.acting_as(f"head{n}@{name.lower()}.example"),
+            cycle=cycle,
+            urn=first_urn + n,
+            text=sample_sef(first_urn + n),
+            fmt=SefFormat.MD,
+        )
+    transitions.fire(
+        as_facilitator,
+        cycle=cycle,
+        machine="self_review",
+        trigger="return",
+        school_urn=first_urn + 2,
+        reason="more evidence",
+    )
+
+
+def test_my_work_issues_as_many_statements_for_40_schools_as_for_12(
+    rt: Runtime, tmp_path: Any
+) -> None:
+    from review_engine.services import mywork
+
+    _cluster_of(rt, tmp_path, "Twelve", 880000, 12)
+    _cluster_of(rt, tmp_path, "Forty", 890000, 40)
+    counts: dict[str, int] = {}
+    for name in ("Twelve", "Forty"):
+        for who in ("facilitator", "head0", "head2"):
+            person = rt.acting_as(f"{who}@{name.lower()}.example")
+            mywork.my_work(person)  # compiled workflows are cached once per process
+            with counting(rt) as seen:
+                items = mywork.my_work(person)
+            assert items, (name, who)
+            counts[f"{name} {who}"] = len(seen)
+    assert counts["Twelve facilitator"] == counts["Forty facilitator"], counts
+    assert counts["Twelve head0"] == counts["Forty head0"] == counts["Forty head2"], counts
+    assert max(counts.values()) <= 16, counts
