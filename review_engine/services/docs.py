@@ -22,7 +22,13 @@ from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFo
 from review_engine.core.phases import VisitState
 from review_engine.documents import DocumentKind, Format, exporters, files, invites
 from review_engine.documents import context as dc
-from review_engine.errors import InvalidInput, NotPermitted, PhaseMissing, ReviewEngineError
+from review_engine.errors import (
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    PhaseMissing,
+    ReviewEngineError,
+)
 from review_engine.runtime import Runtime
 from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
 from review_engine.services import writeups as writeup_svc
@@ -445,3 +451,56 @@ def visit_invite(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
     )
     name = files.safe_filename(f"visit-{school.name}-{host}") + ".ics"
     return name, invites.invite_ics(invite, now=rt.clock.now())
+
+
+def writeup_report(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[str, bytes]:
+    """One host's write-up report as a file (PDF printed in a worker process, Word...) and a
+    safe file name, for whoever may read the write-up; anyone else gets NotFound, as for a
+    write-up that does not exist."""
+    if fmt not in documents.supported_formats(DocumentKind.WRITEUP_REPORT):
+        raise InvalidInput(f"the write-up report does not come as {fmt.value}")
+    writeup_svc.report_for(rt, cycle=cycle, host=host)  # refuses, as NotFound, before anything
+    row = {r.host: r for r in triads.show(rt, cycle=cycle)}.get(host)
+    urns = [host, *(row.visitors if row else [])]
+    with rt.db.transaction() as session:
+        school = session.get(School, host)
+        heads: dict[int | None, Person] = {
+            p.school_urn: p
+            for p in session.exec(
+                select(Person).where(col(Person.school_urn).in_(urns), Person.role == "head")
+            )
+        }
+    assert school is not None
+    context = _writeup(rt, cycle, school, row, heads)
+    data = documents.render(DocumentKind.WRITEUP_REPORT, context, fmt=fmt)
+    return documents.suggested_filename(DocumentKind.WRITEUP_REPORT, context, fmt), data
+
+
+# --- the web pages ----------------------------------------------------------------------------
+
+
+def visit_pack(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[str, bytes]:
+    """One visit's pack (HTML or PDF) as the visit page offers it: a file name and its bytes.
+    Anyone who may not see the visit is told it was not found."""
+    try:
+        items = build_contexts(rt, cycle=cycle, school=host, kinds=[DocumentKind.VISIT_PACK])
+    except NotPermitted:
+        raise NotFound("school", host, f"it is not part of cycle {cycle}") from None
+    except InvalidInput as exc:
+        if f"school {host} is not part" in exc.message:
+            raise NotFound("school", host, f"it is not part of cycle {cycle}") from None
+        raise
+    if not items:
+        raise InvalidInput("the visit pack is ready once the visit has a focus and a date")
+    kind, context = items[0]
+    return documents.suggested_filename(kind, context, fmt), documents.render(
+        kind, context, fmt=fmt
+    )
+
+
+def visit_invite_file(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
+    """The visit's .ics invite as the visit page offers it; hidden visits are not found."""
+    try:
+        return visit_invite(rt, cycle=cycle, host=host)
+    except NotPermitted:
+        raise NotFound("school", host, f"it is not part of cycle {cycle}") from None

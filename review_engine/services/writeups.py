@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlmodel import col, select
+
+from review_engine.clock import as_utc
 from review_engine.core.domain import SharingLevel
 from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, WriteUpState, WriteUpTrigger
@@ -24,6 +27,7 @@ from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPer
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
+from review_engine.store.models import Person, School, TransitionLog
 from review_engine.store.phase_tables import GoodPractice, WriteUp, WriteUpDecision
 
 
@@ -376,3 +380,150 @@ def _view(ctx: CycleContext, host: int) -> WriteUpView:
         agreed_by=[f"{names.get(d.school_urn, d.school_urn)} ({d.role})" for d in decisions],
         published_at=row.published_at,
     )
+
+
+# --- for the web pages: one read of everything the write-up page shows ------------------------
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The latest return of the draft to the lead reviewer, still to be redrafted."""
+
+    by: str  # the person's name (or their e-mail if they are no longer registered)
+    school: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WriteUpPage:
+    """What one person sees of a host's write-up, and which of its steps they may take now."""
+
+    cycle: str
+    host: int
+    host_name: str
+    state: str
+    writeup: WriteUpView | None
+    may_draft: bool
+    may_agree: bool
+    may_return: bool
+    may_publish: bool
+    agreed_by_me: bool
+    waiting_for: list[str]  # schools whose agreement the current step still waits for
+    returned: Returned | None
+    areas: list[tuple[str, str]]  # the framework's areas, for good practice: (key, title)
+    members: list[tuple[int, str]]  # other schools of the cluster, for sharing with named ones
+
+
+def writeup_page(rt: Runtime, *, cycle: str, host: int) -> WriteUpPage:
+    """The write-up page for the acting person: the host, its visiting schools and the
+    facilitator before publication; whoever it is shared with after. Anyone else (and a school
+    not in the cycle) gets the same NotFound."""
+    check_urn(host, "school")
+    hidden = NotFound("write-up", f"for school {host}", "there is no such write-up")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        machine = ctx.phase(Part.WRITE_UP)
+        try:
+            review = ctx.review(host)
+        except NotFound:
+            raise hidden from None
+        row = ctx.records.writeup(review)
+        if row is None:
+            allowed = policy.can_see(session, ctx.actor, ctx.cycle, host)
+        else:
+            allowed = may_read(ctx, row, host)
+        have = ctx.relations(host)
+        if not allowed:
+            raise hidden
+        state = ctx.state(host, Part.WRITE_UP)
+
+        def may(trigger: str) -> bool:
+            actors = {
+                a
+                for t in machine.transitions
+                if t.trigger == trigger and state in t.sources
+                for a in t.actors
+            }
+            return policy.allows(have, actors)
+
+        places = ctx.records.places(host)
+        mine = ctx.actor.school_urn
+        decisions = ctx.records.decisions(row) if row is not None else []
+        agreed = {d.school_urn for d in decisions if d.decision == "agreed"}
+        if state == WriteUpState.DRAFTED:
+            waiting = [
+                p.visitor_urn for p in places if not p.is_lead and p.visitor_urn not in agreed
+            ]
+        elif state == WriteUpState.REVIEWERS_AGREED:
+            waiting = [host]
+        else:
+            waiting = []
+        members = [u for u in policy.current_members(session, ctx.cluster.id or 0) if u != host]
+        names = ctx.records.school_names({host, *members, *waiting})
+        returned = _latest_return(ctx, host, row) if row is not None else None
+        agree_trigger = (
+            WriteUpTrigger.REVIEWERS_AGREE
+            if state == WriteUpState.DRAFTED
+            else WriteUpTrigger.HOST_AGREE
+        )
+        return WriteUpPage(
+            cycle=ctx.label,
+            host=host,
+            host_name=names.get(host, str(host)),
+            state=state,
+            writeup=_view(ctx, host) if row is not None else None,
+            may_draft=state in (WriteUpState.AWAITING_DRAFT, WriteUpState.DRAFTED)
+            and policy.allows(have, _actors(ctx, WriteUpTrigger.DRAFT)),
+            may_agree=row is not None and may(agree_trigger) and mine not in agreed,
+            may_return=row is not None and may(WriteUpTrigger.RETURN),
+            may_publish=row is not None and may(WriteUpTrigger.PUBLISH),
+            agreed_by_me=mine is not None and mine in agreed,
+            waiting_for=[names.get(u, str(u)) for u in waiting],
+            returned=returned,
+            areas=[(a.key, a.title) for a in get_framework(ctx.cluster.framework).areas],
+            members=sorted(((u, names.get(u, str(u))) for u in members), key=lambda m: m[1]),
+        )
+
+
+def _actors(ctx: CycleContext, trigger: str) -> set[str]:
+    machine = ctx.phase(Part.WRITE_UP)
+    return {a for t in machine.transitions if t.trigger == trigger for a in t.actors}
+
+
+def _latest_return(ctx: CycleContext, host: int, row: WriteUp) -> Returned | None:
+    """The last return of this write-up from history, unless the lead has redrafted since
+    (one query, with the returner's name and school)."""
+    found = ctx.session.exec(
+        select(TransitionLog, Person.name, School.name)
+        .outerjoin(Person, col(Person.email) == TransitionLog.actor)
+        .outerjoin(School, col(School.urn) == Person.school_urn)
+        .where(
+            TransitionLog.cycle_id == ctx.cycle_id,
+            TransitionLog.school_urn == host,
+            TransitionLog.machine == ctx.phase(Part.WRITE_UP).name,
+            TransitionLog.trigger == WriteUpTrigger.RETURN,
+        )
+        .order_by(col(TransitionLog.id).desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    log, person, school = found
+    if as_utc(row.drafted_at) > as_utc(log.at):
+        return None  # redrafted since
+    return Returned(
+        by=person or log.actor,
+        school=school or ("the facilitator" if person else ""),
+        reason=log.reason or "",
+        at=as_utc(log.at),
+    )
+
+
+def report_for(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
+    """`show` for the web: a write-up the person may not read answers NotFound, exactly as
+    one that does not exist."""
+    try:
+        return show(rt, cycle=cycle, host=host)
+    except (NotPermitted, NotFound):
+        raise NotFound("write-up", f"for school {host}", "there is no such write-up") from None
