@@ -241,3 +241,40 @@ def list_cycles(rt: Runtime, *, cluster: str | None = None) -> list[CycleSummary
             )
             for c, name, n in session.exec(query)
         ]
+
+
+def visible_cycles(rt: Runtime) -> list[CycleSummary]:
+    """The cycles the acting person has a part in: those of the clusters they facilitate and
+    those in which their school has a review (a programme admin, the operator and the
+    scheduler: every cycle). Two queries; `schools` counts the cycle's member schools."""
+    with rt.db.transaction() as session:
+        from sqlalchemy import func, or_
+
+        actor = policy.resolve_actor(session, rt.actor)
+        counts = (
+            select(Review.cycle_id, func.count().label("n"))
+            .group_by(col(Review.cycle_id))
+            .subquery()
+        )
+        query = (
+            select(Cycle, Cluster.name, counts.c.n)
+            .join(Cluster, col(Cluster.id) == Cycle.cluster_id)
+            .join(counts, counts.c.cycle_id == Cycle.id)
+            .order_by(Cluster.name, Cycle.academic_year)
+        )
+        if not (actor.admin or actor.system):
+            mine = select(Review.cycle_id).where(Review.school_urn == actor.school_urn)
+            query = query.where(
+                or_(col(Cycle.cluster_id).in_(actor.facilitates), col(Cycle.id).in_(mine))
+            )
+        return [
+            CycleSummary(
+                cycle_label(name, c.academic_year),
+                name,
+                c.academic_year,
+                c.state,
+                c.workflow_name,
+                n,
+            )
+            for c, name, n in session.exec(query)
+        ]
