@@ -9,7 +9,8 @@ keep the ids as attributes so callers (and tests) need not parse text.
     ├── AlreadyExists                 a name or key is taken
     ├── InvalidInput                  a value a user typed or a file they gave is wrong
     │   ├── ImportRejected            a CSV/ICS import with bad rows (each names its line)
-    │   └── FileFormatError           a submitted file is malformed (names its line)
+    │   ├── FileFormatError           a submitted file is malformed (names its line)
+    │   └── FormRejected              a web form with bad fields (each problem keyed by its field)
     ├── WorkflowError                 a workflow definition is invalid (names the states)
     ├── PhaseMissing                  the cycle's workflow has no such phase (e.g. no write-up)
     ├── TransitionError
@@ -248,3 +249,14 @@ class DiskFull(StorageError):
             f"the disk holding the database {where} is full: nothing was written; "
             "free some space and try again"
         )
+
+
+class FormRejected(InvalidInput):
+    """A form refused whole, nothing stored: `errors` maps each bad field (its form name, e.g.
+    ``area.quality_of_education.grade``) to its problem, so a page can show each beside it."""
+
+    def __init__(self, errors: dict[str, str], what: str = "the form") -> None:
+        self.errors = dict(errors)
+        shown = "; ".join(list(self.errors.values())[:3])
+        more = f" (and {len(self.errors) - 3} more)" if len(self.errors) > 3 else ""
+        super().__init__(f"{what} was not saved: {shown}{more}")

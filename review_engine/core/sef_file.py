@@ -8,6 +8,7 @@ area, a grade not on the scale, an empty required field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,7 +22,7 @@ from review_engine.core.safe_text import (
     safe_compose,
     size_text,
 )
-from review_engine.errors import FileFormatError, ImportRejected, RowError
+from review_engine.errors import FileFormatError, FormRejected, ImportRejected, RowError
 
 FIELDS = (
     ("strengths", "Strengths"),
@@ -30,6 +31,7 @@ FIELDS = (
 )
 _FIELD_BY_TITLE = {title.lower(): key for key, title in FIELDS}
 _GRADE_RE = re.compile(r"^grade\s*:\s*(.*)$", re.IGNORECASE)
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class SefFormat(StrEnum):
@@ -319,3 +321,51 @@ def _grade_key(text: str, grades: tuple[tuple[str, str], ...]) -> str | None:
         if wanted in (key.replace("_", " "), label.lower()):
             return key
     return None
+
+
+# --- the web form ---------------------------------------------------------------------------
+
+FORM_QUESTION = "enquiry_question"
+_QUESTION_LINE = 2  # a form's fields are numbered like a file's lines, so one set of rules
+_AREA_STRIDE = 10  # reports either; line 1 is the form as a whole
+
+
+def form_field(area: str, field: str) -> str:
+    """The name of one area's field in the web form: ``area.<key>.<grade|strengths|...>``."""
+    return f"area.{area}.{field}"
+
+
+def parse_form(
+    question: str, areas: Mapping[str, Mapping[str, str]], framework: Framework
+) -> SefContent:
+    """A SEF typed into the web form (values by area key, then field: grade, strengths...),
+    checked by the same rules as a file; problems raise FormRejected keyed by field."""
+    fields_at: dict[int, str] = {_QUESTION_LINE: FORM_QUESTION}
+    problems: dict[str, str] = {}
+    raws: list[_Raw] = []
+    for n, area in enumerate(framework.areas, start=1):
+        given = areas.get(area.key, {})
+        base = n * _AREA_STRIDE
+        raw = _Raw(key=area.key, line=base, grade=given.get("grade", "").strip(), grade_line=base)
+        raw.fields = {}
+        fields_at[base] = form_field(area.key, "grade")
+        for offset, (key, title) in enumerate(FIELDS, start=1):
+            value = given.get(key, "").strip()
+            if _CONTROL_CHARS.search(value):
+                problems[form_field(area.key, key)] = (
+                    f"{area.title}: {title.lower()} contains a control character; remove it"
+                )
+            raw.fields[key] = (value, base + offset)
+            fields_at[base + offset] = form_field(area.key, key)
+        raws.append(raw)
+    question = question.strip()
+    if _CONTROL_CHARS.search(question):
+        problems[FORM_QUESTION] = "the enquiry question contains a control character; remove it"
+    try:
+        content = _validate(question, _QUESTION_LINE, raws, framework, "")
+    except ImportRejected as exc:
+        for error in exc.errors:
+            problems.setdefault(fields_at.get(error.line, "form"), error.reason)
+    if problems:
+        raise FormRejected(problems, what="the self-evaluation")
+    return content
