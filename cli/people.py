@@ -43,6 +43,20 @@ def list_(
         return
     table(
         "People",
-        ["email", "name", "role", "school"],
-        [(p.email, p.name, p.role, p.school_urn) for p in found],
+        ["email", "name", "role", "school", "active"],
+        [(p.email, p.name, p.role, p.school_urn, "yes" if p.active else "no") for p in found],
     )
+
+
+@app.command("deactivate")
+def deactivate(ctx: typer.Context, email: str) -> None:
+    """Stop a person signing in or acting; ends their web sessions (history keeps the name)."""
+    p = people.deactivate_person(runtime(ctx), email=email)
+    say(f"deactivated {p.name} <{p.email}>: they can no longer sign in or act")
+
+
+@app.command("reactivate")
+def reactivate(ctx: typer.Context, email: str) -> None:
+    """Let a deactivated person sign in and act again."""
+    p = people.reactivate_person(runtime(ctx), email=email)
+    say(f"reactivated {p.name} <{p.email}>")

@@ -6,6 +6,7 @@ keep the ids as attributes so callers (and tests) need not parse text.
 
     ReviewEngineError
     ├── NotFound                      a school, cluster, cycle, person... does not exist
+    │   └── SignInLinkInvalid         a sign-in link unknown, used, lapsed, or its person inactive
     ├── AlreadyExists                 a name or key is taken
     ├── InvalidInput                  a value a user typed or a file they gave is wrong
     │   ├── ImportRejected            a CSV/ICS import with bad rows (each names its line)
@@ -18,6 +19,7 @@ keep the ids as attributes so callers (and tests) need not parse text.
     │   └── GuardRejected             a guard said no, and why
     ├── Conflict                      another writer changed the record first
     ├── NotPermitted                  the acting person may not see or do this
+    ├── RateLimited                   too many sign-in requests; says when to try again
     ├── AllocationInfeasible          triads cannot be formed; says which constraint, which schools
     ├── SchedulerBusy                 another scheduler holds the leader lock
     ├── SchemaOutOfDate               the database needs `review init`
@@ -52,6 +54,18 @@ class NotFound(ReviewEngineError):
         self.key = key
         suffix = f"; {hint}" if hint else ""
         super().__init__(f"{kind} {key!s} not found{suffix}")
+
+
+class SignInLinkInvalid(NotFound):
+    """A sign-in link that is unknown, used, past its time, or whose person was deactivated:
+    one message for all, so a link tells nobody which it was."""
+
+    def __init__(self) -> None:
+        self.kind = "sign-in link"
+        self.key = ""
+        ReviewEngineError.__init__(
+            self, "this sign-in link has expired or has already been used; ask for a new one"
+        )
 
 
 class AlreadyExists(ReviewEngineError):
@@ -172,6 +186,17 @@ class NotPermitted(ReviewEngineError):
         self.action = action
         extra = f": {reason}" if reason else ""
         super().__init__(f"{actor} may not {action}{extra}")
+
+
+class RateLimited(ReviewEngineError):
+    """Too many sign-in links asked for, by one address or from one client; `retry_after` is
+    the number of seconds until one more request will be taken."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        minutes = -(-self.retry_after // 60)
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"too many sign-in requests; try again in {minutes} {unit}")
 
 
 class AllocationInfeasible(ReviewEngineError):

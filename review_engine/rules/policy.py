@@ -56,7 +56,8 @@ class Actor:
 
 
 def resolve_actor(session: Session, name: str) -> Actor:
-    """The acting person (or system actor); an unregistered name may do nothing in a cycle.
+    """The acting person (or system actor); an unregistered or deactivated name may do
+    nothing at all.
 
     One query: the person with the clusters they facilitate."""
     if name in SYSTEM_ACTORS:
@@ -83,6 +84,13 @@ def resolve_actor(session: Session, name: str) -> Actor:
             "REVIEW_ACTOR to a person added with `review people add`",
         )
     person = rows[0][0]
+    if not person.active:  # deactivated: may do nothing anywhere, as if never registered
+        raise NotPermitted(
+            name,
+            "act on review cycles",
+            "deactivated; a programme admin or their cluster's facilitator may reactivate "
+            "them with `review people reactivate`",
+        )
     return Actor(
         name=person.email,
         school_urn=person.school_urn,

@@ -25,6 +25,7 @@ __all__ = [
     "scheduling",
     "schools",
     "sef",
+    "signin",
     "tick",
     "transitions",
     "triads",

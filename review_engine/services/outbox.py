@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, col, select
 
 from review_engine.adapters.mail import (
@@ -20,6 +20,7 @@ from review_engine.adapters.mail import (
 )
 from review_engine.clock import as_utc
 from review_engine.core.phases import Part, VisitState
+from review_engine.errors import NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._compiled import compiled_for
@@ -110,7 +111,7 @@ def send_outbox(
     with rt.db.transaction() as session:
         policy.require_runs_the_schedule(policy.resolve_actor(session, rt.actor), "send the outbox")
     smtp = smtp or SmtpSettings.from_settings(rt.settings)
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = _holder()
     sent = failed = dropped = 0
     errors: list[str] = []
     after = 0
@@ -133,6 +134,66 @@ def send_outbox(
     return SendReport(sent=sent, failed=failed, dropped=dropped, errors=tuple(errors))
 
 
+def _send_now(rt: Runtime, *, message_id: str, item: str, smtp: SmtpSettings | None = None) -> bool:
+    """Send one queued message at once (someone is waiting for it) under the same lease as
+    `send_outbox`: claimed in one short transaction, sent with none open, recorded in its
+    own. Only a message queued as `item` is taken; any other id is `NotFound`. No actor check:
+    the caller decides. True if the server took it (now or before); False leaves it queued."""
+    smtp = smtp or SmtpSettings.from_settings(rt.settings)
+    holder = _holder()
+    with rt.db.transaction() as session:
+        now = rt.clock.now()
+        this = (col(OutboxMessage.message_id) == message_id, col(OutboxMessage.item) == item)
+        m = session.exec(select(OutboxMessage).where(*this)).first()
+        if m is None:
+            raise NotFound("message", message_id)
+        if m.sent_at is not None:
+            return True
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(*this, *_claimable(now))
+            .values(claimed_by=holder, claimed_until=now + CLAIM_LEASE)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return False  # another sender has it, or it failed too often: it stays queued
+        outgoing = _outgoing(m)
+    ok = False
+    try:
+        for result in send_each([outgoing], smtp, sent_at=rt.clock.now()):
+            _record(rt, holder, result)
+            ok = result.ok
+    finally:
+        _release(rt, holder)
+    return ok
+
+
+def _holder() -> str:
+    """A sender's name on its claims: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Conditions of a message a sender may claim: unsent, not given up, not dropped, and not
+    claimed by a sender whose lease still holds."""
+    return (
+        col(OutboxMessage.sent_at).is_(None),
+        col(OutboxMessage.attempts) < MAX_ATTEMPTS,
+        col(OutboxMessage.last_error).is_(None)
+        | ~col(OutboxMessage.last_error).startswith("dropped"),
+        col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now),
+    )
+
+
+def _outgoing(m: OutboxMessage) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=m.message_id,
+        to=(m.recipient,),
+        subject=m.subject,
+        body_text=m.body,
+        attachments=_attachments(m),
+    )
+
+
 @dataclass(frozen=True)
 class _Claim:
     messages: list[OutgoingMessage]
@@ -148,15 +209,7 @@ def _claim(rt: Runtime, holder: str, *, after: int, limit: int) -> _Claim:
         pending = list(
             session.exec(
                 select(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) > after,
-                    col(OutboxMessage.sent_at).is_(None),
-                    OutboxMessage.attempts < MAX_ATTEMPTS,
-                    col(OutboxMessage.last_error).is_(None)
-                    | ~col(OutboxMessage.last_error).startswith("dropped"),
-                    col(OutboxMessage.claimed_until).is_(None)
-                    | (col(OutboxMessage.claimed_until) < now),
-                )
+                .where(col(OutboxMessage.id) > after, *_claimable(now))
                 .order_by(col(OutboxMessage.id))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -177,15 +230,7 @@ def _claim(rt: Runtime, holder: str, *, after: int, limit: int) -> _Claim:
                 dropped += 1
             else:
                 m.claimed_by, m.claimed_until = holder, now + CLAIM_LEASE
-                todo.append(
-                    OutgoingMessage(
-                        message_id=m.message_id,
-                        to=(m.recipient,),
-                        subject=m.subject,
-                        body_text=m.body,
-                        attachments=_attachments(m),
-                    )
-                )
+                todo.append(_outgoing(m))
             session.add(m)
         last_id = pending[-1].id
         assert last_id is not None
@@ -238,8 +283,10 @@ def _attachments(m: OutboxMessage) -> tuple[Attachment, ...]:
 def _done_items(
     session: Session, pending: list[OutboxMessage]
 ) -> set[tuple[int | None, int | None, str]]:
-    """(cycle, school, item) of queued reminders whose work is now done."""
-    cycles = {m.cycle_id for m in pending if m.cycle_id is not None}
+    """(cycle, school, item) of queued reminders whose work is now done. A message of no
+    cycle (a sign-in link) is never among them: it is about no work."""
+    pending = [m for m in pending if m.cycle_id is not None]
+    cycles = {m.cycle_id for m in pending}
     if not cycles:
         return set()
     done: set[tuple[int | None, int | None, str]] = set()

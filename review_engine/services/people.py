@@ -9,10 +9,11 @@ from sqlmodel import col, select
 
 from review_engine.core.domain import Role
 from review_engine.core.safe_text import EMAIL_MAX, check_name, check_text
-from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import check_urns, get_school
+from review_engine.services.signin import end_sessions
 from review_engine.store.models import Person
 
 
@@ -22,10 +23,13 @@ class PersonView:
     name: str
     role: str
     school_urn: int | None
+    active: bool  # False: deactivated, may neither sign in nor act
 
 
 def _view(p: Person) -> PersonView:
-    return PersonView(email=p.email, name=p.name, role=p.role, school_urn=p.school_urn)
+    return PersonView(
+        email=p.email, name=p.name, role=p.role, school_urn=p.school_urn, active=p.active
+    )
 
 
 def add_person(
@@ -78,3 +82,49 @@ def list_people(rt: Runtime, *, school_urn: int | None = None) -> list[PersonVie
                 schools.add(actor.school_urn)
             query = query.where(col(Person.school_urn).in_(schools) | (Person.email == actor.name))
         return [_view(p) for p in session.exec(query)]
+
+
+def deactivate_person(rt: Runtime, *, email: str) -> PersonView:
+    """Stop a person signing in or acting anywhere (they left, or an address was misused);
+    their web sessions end at once. History keeps their name; nothing else is revoked, so
+    reactivating them gives back what they had."""
+    return _set_active(rt, email=email, active=False)
+
+
+def reactivate_person(rt: Runtime, *, email: str) -> PersonView:
+    """Let a deactivated person sign in and act again."""
+    return _set_active(rt, email=email, active=True)
+
+
+def _set_active(rt: Runtime, *, email: str, active: bool) -> PersonView:
+    check_text(email, "email", max_len=EMAIL_MAX, multiline=False)
+    email = email.strip().lower()
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        action = f"{'reactivate' if active else 'deactivate'} {email}"
+        person = session.exec(select(Person).where(Person.email == email)).first()
+        if not actor.admin:
+            # A facilitator (de)activates the staff of their own clusters' member schools;
+            # to them anyone else is refused alike, whether registered or not.
+            members = policy.members_of(session, actor.facilitates)
+            if (
+                person is None
+                or not Role(person.role).is_school_staff
+                or person.school_urn not in members
+            ):
+                raise NotPermitted(
+                    actor.name,
+                    action,
+                    "a facilitator deactivates staff of their own cluster's schools; "
+                    "anyone else is deactivated by a programme admin",
+                )
+        if person is None:
+            raise NotFound("person", email)
+        if person.active != active:
+            person.active = active
+            session.add(person)
+            if not active:
+                assert person.id is not None
+                end_sessions(session, person.id, rt.clock.now())
+            session.flush()
+        return _view(person)
