@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from review_engine.clock import as_utc
 from review_engine.core.domain import HalfTerm, Rag
 from review_engine.core.phases import Part, SupportState, SupportTrigger, WriteUpState
 from review_engine.core.safe_text import NAME_MAX, check_day, check_int, check_text, check_urn
@@ -18,7 +19,7 @@ from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
-from review_engine.store.models import Review, School
+from review_engine.store.models import Person, Review, School, TransitionLog
 from review_engine.store.phase_tables import ActionUpdate, SupportAction
 
 
@@ -258,3 +259,184 @@ def impact_review(
         options = {"override": override}
         ctx.fire(Part.SUPPORT, SupportTrigger.CLOSE, urn, reason=reason, options=options)
         return ctx.state(urn, Part.SUPPORT)
+
+
+# --- for the web pages: a school's support, as one person may see it --------------------------
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    """One dated note on an action: a RAG update by the school, or a supporting school's note."""
+
+    rag: str
+    note: str
+    by: str  # the person's name (their e-mail if no longer registered)
+    school: str
+    at: datetime
+    by_supporter: bool
+
+
+@dataclass(frozen=True)
+class PlanStepView:
+    """A step of the school's support plan from history (agreed, started, impact reviewed...)."""
+
+    trigger: str
+    by: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class SupportPage:
+    cycle: str
+    urn: int
+    school: str
+    state: str
+    may_manage: bool  # the school (or the facilitator): add actions, RAG updates, the plan
+    actions: list[ActionView]
+    updates: dict[int, list[UpdateView]]  # by action number, oldest first
+    supporting: list[int]  # numbers of the actions the actor's school supports
+    ebis: list[str]  # the published write-up's EBIs, numbered from 1
+    members: list[tuple[int, str]]  # other schools of the cluster, to support an action
+    steps: list[PlanStepView]
+    next_steps: list[str]  # plan triggers the actor may fire now
+
+
+def support_page(rt: Runtime, *, cycle: str, urn: int) -> SupportPage:
+    """The school's support: for the school and the facilitator all of it; for a supporting
+    school the actions it supports; anyone else gets NotFound, as for a school not in it."""
+    check_urn(urn)
+    hidden = NotFound("support plan", f"of school {urn}", "there is no such plan")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        machine = ctx.phase(Part.SUPPORT)
+        try:
+            review = ctx.review(urn)
+        except NotFound:
+            raise hidden from None
+        have = ctx.relations(urn)
+        manage = {
+            a for t in machine.transitions if t.trigger == SupportTrigger.START for a in t.actors
+        }
+        may_manage = policy.allows(have, manage)
+        views = _views(ctx, [urn])
+        mine = ctx.actor.school_urn
+        supporting = [v.number for v in views if mine is not None and v.supporting_urn == mine]
+        if not may_manage:
+            if not supporting:
+                raise hidden
+            views = [v for v in views if v.number in supporting]
+        updates = _updates(ctx, review, [v.number for v in views], views)
+        state = ctx.state(urn, Part.SUPPORT)
+        writeup = ctx.records.writeup(review)
+        published = ctx.state(urn, Part.WRITE_UP) == WriteUpState.PUBLISHED
+        ebis = [
+            i["text"]
+            for i in (writeup.items if writeup and published else [])
+            if i["kind"] == "ebi"
+        ]
+        members = [u for u in policy.current_members(session, ctx.cluster.id or 0) if u != urn]
+        names = ctx.records.school_names({urn, *members})
+        return SupportPage(
+            cycle=ctx.label,
+            urn=urn,
+            school=names.get(urn, str(urn)),
+            state=state,
+            may_manage=may_manage,
+            actions=views,
+            updates=updates,
+            supporting=supporting,
+            ebis=ebis if may_manage else [],
+            members=sorted(((u, names.get(u, str(u))) for u in members), key=lambda m: m[1]),
+            steps=_plan_steps(ctx, urn) if may_manage else [],
+            next_steps=[
+                t.trigger
+                for t in machine.transitions
+                if state in t.sources and policy.allows(have, t.actors)
+            ]
+            if may_manage
+            else [],
+        )
+
+
+def _updates(
+    ctx: CycleContext, review: Review, numbers: list[int], views: list[ActionView]
+) -> dict[int, list[UpdateView]]:
+    """Every update of these actions with who wrote it (one query)."""
+    if not numbers:
+        return {}
+    supporters = {v.number: v.supporting_urn for v in views}
+    rows = ctx.session.exec(
+        select(  # type: ignore[call-overload]
+            ActionUpdate, SupportAction.number, Person.name, Person.school_urn, School.name
+        )
+        .join(SupportAction, col(SupportAction.id) == ActionUpdate.action_id)
+        .outerjoin(Person, col(Person.email) == ActionUpdate.actor)
+        .outerjoin(School, col(School.urn) == Person.school_urn)
+        .where(SupportAction.review_id == review.id, col(SupportAction.number).in_(numbers))
+        .order_by(col(ActionUpdate.id))
+    ).all()
+    found: dict[int, list[UpdateView]] = {n: [] for n in numbers}
+    for update, number, person, school_urn, school in rows:
+        found[number].append(
+            UpdateView(
+                rag=update.rag,
+                note=update.note,
+                by=person or update.actor,
+                school=school or "",
+                at=as_utc(update.at),
+                by_supporter=school_urn is not None and school_urn == supporters.get(number),
+            )
+        )
+    return found
+
+
+def _plan_steps(ctx: CycleContext, urn: int) -> list[PlanStepView]:
+    """The support plan's history for this school (one query)."""
+    rows = ctx.session.exec(
+        select(TransitionLog, Person.name)
+        .outerjoin(Person, col(Person.email) == TransitionLog.actor)
+        .where(
+            TransitionLog.cycle_id == ctx.cycle_id,
+            TransitionLog.school_urn == urn,
+            TransitionLog.machine == ctx.phase(Part.SUPPORT).name,
+        )
+        .order_by(col(TransitionLog.id))
+    ).all()
+    return [
+        PlanStepView(log.trigger, name or log.actor, as_utc(log.at), log.reason)
+        for log, name in rows
+    ]
+
+
+def add_supporting_note(rt: Runtime, *, cycle: str, urn: int, number: int, note: str) -> ActionView:
+    """A note on an action by the school supporting it (its RAG stays the school's to set).
+    An action the actor's school does not support is not found."""
+    check_urn(urn)
+    check_int(number, "action number")
+    check_text(note, "note")
+    if not note.strip():
+        raise InvalidInput("a note says what your school has seen or done")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        review = ctx.review(urn)
+        action = session.exec(
+            select(SupportAction).where(
+                SupportAction.review_id == review.id, SupportAction.number == number
+            )
+        ).first()
+        mine = ctx.actor.school_urn
+        if action is None or mine is None or action.supporting_urn != mine:
+            raise NotFound("action", f"#{number}", f"school {urn} has no such action")
+        assert action.id is not None
+        session.add(
+            ActionUpdate(
+                action_id=action.id,
+                rag=action.rag,
+                note=note.strip(),
+                actor=ctx.actor.name,
+                at=ctx.now,
+            )
+        )
+        session.flush()
+        return _views(ctx, [urn], number=number)[0]

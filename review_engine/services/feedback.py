@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from review_engine.core.phases import Part, VisitState
 from review_engine.core.relations import Relation
 from review_engine.core.safe_text import NAME_MAX, check_text, check_urn
-from review_engine.errors import AlreadyExists, InvalidInput, NotPermitted
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
@@ -197,3 +197,73 @@ def missing(ctx: CycleContext, *, today: date) -> list[MissingFeedback]:
                 if (review_id, urn, "reflection") not in given
             ]
     return owed
+
+
+# --- for the web pages: one school's feedback on one visit ------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackPage:
+    cycle: str
+    host: int
+    host_name: str
+    as_host: bool  # the acting school hosted the visit (else it visited)
+    visited: bool
+    visit_day: date | None
+    immediate: FeedbackView | None  # what the acting school gave on the day
+    reflection: FeedbackView | None  # and later
+    may_give: bool
+    may_reflect: bool
+    reflection_due: date | None
+    received: list[FeedbackView]  # feedback on this visit the actor may read (not their own)
+
+
+def feedback_page(rt: Runtime, *, cycle: str, host: int) -> FeedbackPage:
+    """The visit's feedback for its host, its visiting schools and the facilitator; anyone
+    else gets NotFound, as for a visit that does not exist."""
+    check_urn(host)
+    hidden = NotFound("visit", f"to school {host}", "there is no such visit")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        try:
+            review = ctx.review(host)
+        except NotFound:
+            raise hidden from None
+        have = ctx.relations(host)
+        if not have & {Relation.SCHOOL, Relation.REVIEWER, Relation.FACILITATOR}:
+            raise hidden
+        mine = ctx.actor.school_urn
+        visited = ctx.state(host, Part.PEER_VISIT) == VisitState.VISITED
+        plan = ctx.records.visit_plan(review)
+        day = (plan.visited_on or plan.visit_date) if plan else None
+        rows = list(
+            session.exec(
+                select(Feedback).where(Feedback.review_id == review.id).order_by(col(Feedback.id))
+            )
+        )
+        views = _views(ctx, rows)
+        own = {v.kind: v for v in views if mine is not None and v.from_urn == mine}
+        facilitator = Relation.FACILITATOR in have
+        # As list_feedback: the facilitator reads all; the host the immediate feedback on its
+        # visit; a visiting school only its own.
+        received = [
+            v
+            for v in views
+            if v.from_urn != mine
+            and (facilitator or (Relation.SCHOOL in have and v.kind == "immediate"))
+        ]
+        gives = mine is not None and bool(have & {Relation.SCHOOL, Relation.REVIEWER})
+        return FeedbackPage(
+            cycle=ctx.label,
+            host=host,
+            host_name=ctx.records.school_names({host}).get(host, str(host)),
+            as_host=Relation.SCHOOL in have,
+            visited=visited,
+            visit_day=day,
+            immediate=own.get("immediate"),
+            reflection=own.get("reflection"),
+            may_give=gives and visited,
+            may_reflect=gives and visited and Relation.REVIEWER in have,
+            reflection_due=day + timedelta(weeks=REFLECTION_WEEKS) if day else None,
+            received=received,
+        )

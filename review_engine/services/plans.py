@@ -12,7 +12,10 @@ from sqlmodel import Session, col, select
 from review_engine.clock import as_utc
 from review_engine.core import cycle_plan
 from review_engine.core.calendar import TermCalendar
+from review_engine.core.phases import Part, SupportTrigger
 from review_engine.core.relations import Relation
+from review_engine.core.safe_text import NAME_MAX, check_text, check_urn
+from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
 from review_engine.services._compiled import compiled_for
 from review_engine.services._context import open_cycle
@@ -120,3 +123,29 @@ def show_plan(rt: Runtime, *, cycle: str, refresh: bool = False) -> PlanView:
                 for s in steps
             ],
         )
+
+
+# --- a school's support plan, step by step (the support machine) ------------------------------
+
+SUPPORT_STEPS = ("agree_plan", "start", "review_impact", "close")
+
+
+def move_support_plan(
+    rt: Runtime, *, cycle: str, urn: int, step: str, what_changed: str | None = None
+) -> str:
+    """Move the school's support plan on one step (agreed, started, impact reviewed, closed)
+    as the acting person; the impact review says what changed, kept with the step in history.
+    Who may, and when, is the workflow's (a plan closes only when its actions are complete)."""
+    check_urn(urn)
+    check_text(step, "step", max_len=NAME_MAX, multiline=False)
+    if step not in SUPPORT_STEPS:
+        raise InvalidInput(f"a support plan step is one of: {', '.join(SUPPORT_STEPS)}")
+    note = (what_changed or "").strip() or None
+    if note is not None:
+        check_text(note, "what changed")
+    if step == SupportTrigger.REVIEW_IMPACT and note is None:
+        raise InvalidInput("say what changed for pupils and staff as a result of the support")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.fire(Part.SUPPORT, step, urn, reason=note)
+        return ctx.state(urn, Part.SUPPORT)
