@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/allocation.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/tick.py
+	$(BIN)/python bench/web_load.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
