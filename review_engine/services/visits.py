@@ -3,19 +3,26 @@ against the term calendars of the host and its visitors), the agenda, and comple
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from review_engine.clock import to_london
+from review_engine.core.calendar import common_open_days, is_bank_holiday
 from review_engine.core.domain import Slot, VisitFocus
+from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, VisitState, VisitTrigger
+from review_engine.core.relations import Relation
 from review_engine.core.safe_text import NAME_MAX, check_day, check_name, check_text, check_urn
-from review_engine.errors import InvalidInput
+from review_engine.documents.invites import SLOT_TIMES
+from review_engine.errors import FormRejected, InvalidInput, NotFound, NotPermitted
+from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
+from review_engine.store.models import Review, TransitionLog
 from review_engine.store.phase_tables import VisitPlan
 
 
@@ -257,3 +264,235 @@ def _view(ctx: CycleContext, host: int) -> VisitView:
         lead=names.get(lead) if lead else None,
         sequence=plan.sequence,
     )
+
+
+# --- the web pages ----------------------------------------------------------------------------
+
+_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+@dataclass(frozen=True)
+class VisitPage:
+    """Everything the visit page shows to one person, read in one transaction."""
+
+    visit: VisitView
+    areas: list[tuple[str, str]]  # the framework's areas: key, title
+    may_plan: bool  # the host's staff or the facilitator, while the visit is to come
+    is_host: bool
+    is_facilitator: bool
+    is_reviewer: bool
+    is_lead: bool
+    days: list[date]  # days every school of the triad is open, in the peer-review window
+    window: tuple[date, date] | None
+    today: date
+    host_sef_submitted: bool
+    cancel_reason: str | None
+
+
+def candidate_days(rt: Runtime, *, cycle: str, host: int) -> list[date]:
+    """Days the visit could be on: from today, inside the cycle's peer-review window, when
+    the host and every visiting school are open (their term calendars)."""
+    check_urn(host)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.PEER_VISIT)
+        _require_seen(ctx, host)
+        return _candidate_days(ctx, host, _peer_review_window(ctx))
+
+
+def _candidate_days(ctx: CycleContext, host: int, window: tuple[date, date] | None) -> list[date]:
+    visitors = [p.visitor_urn for p in ctx.records.places(host)]
+    today = to_london(ctx.now).date()
+    if window is None:
+        first_year = int(ctx.cycle.academic_year[:4])
+        window = (date(first_year, 9, 1), date(first_year + 1, 7, 31))
+    start, end = max(window[0], today), window[1]
+    if start > end:
+        return []
+    calendars = calendars_for(ctx.session, [host, *visitors], ctx.cycle.academic_year)
+    if calendars:
+        return common_open_days(calendars.values(), start=start, end=end)
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+    return [d for d in days if d.weekday() < 5 and not is_bank_holiday(d)]
+
+
+def visit_page(rt: Runtime, *, cycle: str, host: int) -> VisitPage:
+    """The visit page of a host: for its staff, its reviewers and the facilitator; anyone
+    else is told it was not found."""
+    check_urn(host)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        machine = ctx.phase(Part.PEER_VISIT)
+        review = _require_seen(ctx, host)
+        relations = ctx.relations(host)
+        planners = {
+            a for t in machine.transitions if t.trigger == VisitTrigger.SCHEDULE for a in t.actors
+        }
+        state = ctx.state(host, Part.PEER_VISIT)
+        window = _peer_review_window(ctx)
+        view = _view(ctx, host)
+        days = _candidate_days(ctx, host, window)
+        if view.visit_date is not None and view.visit_date not in days:
+            days = sorted([*days, view.visit_date])
+        sef_part = ctx.definition.parts.get(Part.SELF_REVIEW)
+        host_sef = bool(sef_part) and ctx.records.sef_versions(review) > 0
+        reason = None
+        if state == VisitState.CANCELLED:
+            reason = session.exec(
+                select(TransitionLog.reason)
+                .where(
+                    TransitionLog.cycle_id == ctx.cycle_id,
+                    TransitionLog.school_urn == host,
+                    TransitionLog.machine == machine.name,
+                    TransitionLog.trigger == VisitTrigger.CANCEL,
+                )
+                .order_by(col(TransitionLog.id).desc())
+                .limit(1)
+            ).first()
+        return VisitPage(
+            visit=view,
+            areas=[(a.key, a.title) for a in get_framework(ctx.cluster.framework).areas],
+            may_plan=policy.allows(relations, planners)
+            and state not in (VisitState.VISITED, VisitState.CANCELLED),
+            is_host=Relation.SCHOOL in relations,
+            is_facilitator=Relation.FACILITATOR in relations,
+            is_reviewer=Relation.REVIEWER in relations,
+            is_lead=Relation.LEAD_REVIEWER in relations,
+            days=days,
+            window=window,
+            today=to_london(ctx.now).date(),
+            host_sef_submitted=host_sef,
+            cancel_reason=reason,
+        )
+
+
+def set_focus_form(
+    rt: Runtime, *, cycle: str, host: int, focus: str, area: str, question: str
+) -> VisitView:
+    """The focus form: what the visit looks at, the area, the enquiry question; problems
+    raise FormRejected keyed by field (focus, area, question)."""
+    areas = _check_seen(rt, cycle, host)
+    problems: dict[str, str] = {}
+    chosen = next((f for f in VisitFocus if f.value == focus), None)
+    if chosen is None:
+        problems["focus"] = "choose what the visit will look at"
+    if area and area not in areas:
+        problems["area"] = "choose one of the framework's areas, or none"
+    question = question.strip()
+    if not question:
+        problems["question"] = "write the enquiry question the visit should answer"
+    else:
+        try:
+            check_text(question, "the enquiry question")
+        except InvalidInput as exc:
+            problems["question"] = exc.message
+    if problems or chosen is None:
+        raise FormRejected(problems, what="the focus")
+    return set_focus(rt, cycle=cycle, host=host, focus=chosen, question=question, area=area or None)
+
+
+def schedule_form(rt: Runtime, *, cycle: str, host: int, day: str, slot: str) -> VisitView:
+    """The date form: a day (YYYY-MM-DD) and a half-day; problems (a day someone is closed
+    included) raise FormRejected keyed by field (visit_date, slot)."""
+    _check_seen(rt, cycle, host)
+    problems: dict[str, str] = {}
+    try:
+        on: date | None = date.fromisoformat(day.strip())
+    except ValueError:
+        on = None
+        problems["visit_date"] = "choose a day for the visit"
+    chosen = next((s for s in Slot if s.value == slot), None)
+    if chosen is None:
+        problems["slot"] = "choose morning or afternoon"
+    if problems or on is None or chosen is None:
+        raise FormRejected(problems, what="the date")
+    try:
+        return schedule(rt, cycle=cycle, host=host, on=on, slot=chosen)
+    except InvalidInput as exc:
+        raise FormRejected({"visit_date": exc.message}, what="the date") from exc
+
+
+def set_agenda_form(rt: Runtime, *, cycle: str, host: int, rows: list[dict[str, str]]) -> VisitView:
+    """The agenda form: rows of time (HH:MM, inside the visit's half-day once it has one),
+    activity and who; blank rows are left out. Each bad row raises one line, keyed
+    ``agenda.<n>`` (its position, from 1), in FormRejected."""
+    _check_seen(rt, cycle, host)
+    view = show(rt, cycle=cycle, host=host)
+    bounds = SLOT_TIMES.get(Slot(view.slot)) if view.slot else None
+    problems: dict[str, str] = {}
+    items: list[tuple[str, AgendaItem]] = []
+    for n, row in enumerate(rows, start=1):
+        at, activity, who = (row.get(k, "").strip() for k in ("time", "activity", "who"))
+        if not (at or activity or who):
+            continue
+        match = _TIME.match(at)
+        where = f"row {n}"
+        if not at:
+            problems[f"agenda.{n}"] = f"{where}: give a time as HH:MM, e.g. 09:15"
+        elif match is None:
+            problems[f"agenda.{n}"] = (
+                f"{where}: {at!r} is not a time; write it as HH:MM, e.g. 09:15"
+            )
+        elif bounds and not (bounds[0] <= time(int(match[1]), int(match[2])) <= bounds[1]):
+            problems[f"agenda.{n}"] = (
+                f"{where}: {at} is outside the {view.slot} visit "
+                f"({bounds[0]:%H:%M} to {bounds[1]:%H:%M})"
+            )
+        elif not activity:
+            problems[f"agenda.{n}"] = f"{where}: say what happens at {at}"
+        else:
+            try:
+                check_text(activity, f"{where} activity")
+                check_text(who, f"{where} who", max_len=NAME_MAX)
+            except InvalidInput as exc:
+                problems[f"agenda.{n}"] = exc.message
+                continue
+            hhmm = f"{int(match[1]):02d}:{match[2]}"
+            items.append((hhmm, AgendaItem(hhmm, activity, who)))
+    if not problems and not items:
+        problems["agenda"] = "add at least one row: a time and what happens"
+    if len(items) > MAX_AGENDA:
+        problems["agenda"] = f"an agenda has at most {MAX_AGENDA} rows"
+    if problems:
+        raise FormRejected(problems, what="the agenda")
+    ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
+    return set_agenda(rt, cycle=cycle, host=host, items=ordered, host_staff=view.host_staff)
+
+
+def complete_form(rt: Runtime, *, cycle: str, host: int) -> VisitView:
+    """Record the visit as held (from its day on)."""
+    _check_seen(rt, cycle, host)
+    return complete(rt, cycle=cycle, host=host)
+
+
+def cancel_form(rt: Runtime, *, cycle: str, host: int, reason: str) -> VisitView:
+    """Cancel the visit; the reason is required and kept in its history."""
+    _check_seen(rt, cycle, host)
+    if not reason.strip():
+        raise FormRejected({"reason": "say why the visit is cancelled"}, what="the cancellation")
+    try:
+        check_text(reason, "the reason")
+    except InvalidInput as exc:
+        raise FormRejected({"reason": exc.message}, what="the cancellation") from exc
+    return cancel(rt, cycle=cycle, host=host, reason=reason.strip())
+
+
+def _check_seen(rt: Runtime, cycle: str, host: int) -> set[str]:
+    """Refuse, as not found, anyone who may not see the visit; the framework's area keys."""
+    check_urn(host)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.PEER_VISIT)
+        _require_seen(ctx, host)
+        return {a.key for a in get_framework(ctx.cluster.framework).areas}
+
+
+def _require_seen(ctx: CycleContext, host: int) -> Review:
+    """The host's review, if the actor may see its visit; else exactly what a school that is
+    not in the cycle answers (a hidden record must look like one that does not exist)."""
+    review = ctx.review(host)
+    try:
+        ctx.require_visible(host, "the visit plan")
+    except NotPermitted:
+        raise NotFound("school", host, f"it is not part of cycle {ctx.label}") from None
+    return review
