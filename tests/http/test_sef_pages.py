@@ -283,3 +283,16 @@ def test_a_word_or_binary_upload_is_refused_in_one_line(
     assert "\n" not in line and len(line) < 250
     assert "Markdown" in line or "text file" in line
     assert _state(cycle_rt) == SelfReviewState.NOT_STARTED
+
+
+def test_an_upload_over_256_kb_is_refused_in_one_line(cycle_rt: Runtime, head: TestClient) -> None:
+    page = head.get(URL).text
+    big = (SAMPLES / "sef-primary.md").read_bytes() + b"\n" + b"x" * (256 * 1024)
+    refused = head.post(
+        f"{URL}/upload",
+        data={"csrf_token": csrf_of(head, page)},
+        files={"file": ("sef.md", big, "text/markdown")},
+    )
+    assert refused.status_code == 400
+    assert "larger than the 256 KB limit" in _error_beside(refused.text, "f-file")
+    assert _state(cycle_rt) == SelfReviewState.NOT_STARTED
