@@ -265,6 +265,8 @@ def test_the_facilitator_cancels_with_a_reason_which_everyone_sees(
     reason = "The host school is closed for building work."
     done = facilitator.post(f"{URL}/cancel", data={"csrf_token": token, "reason": reason})
     assert done.status_code == 303
-    seen = _text(signed_in(HEADS[visitors[0]]).get(URL).text)
+    reviewer = signed_in(HEADS[visitors[0]])
+    seen = _text(reviewer.get(URL).text)
     assert "Cancelled" in seen and reason in seen
+    assert "STATUS:CANCELLED" in reviewer.get(f"{URL}/invite.ics").text
     assert _state(cycle_rt) == VisitState.CANCELLED

@@ -53,7 +53,7 @@ NOTICES = {
     "date": "The visit is booked; the reviewers can add it to their calendars.",
     "agenda": "The agenda is saved.",
     "held": "The visit is recorded as held; the lead reviewer can now write it up.",
-    "cancelled": "The visit is cancelled; the reviewers' invitations are withdrawn.",
+    "cancelled": "The visit is cancelled; the reviewers see why.",
 }
 
 
