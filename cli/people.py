@@ -12,6 +12,8 @@ from review_engine.services import people
 from .context import runtime
 from .output import print_json, say, table
 
+LOCAL_WEB_APP = "http://127.0.0.1:8000"  # where `review serve` listens by default
+
 app = typer.Typer(no_args_is_help=True, help="People who take part.")
 
 
@@ -60,3 +62,22 @@ def reactivate(ctx: typer.Context, email: str) -> None:
     """Let a deactivated person sign in and act again."""
     p = people.reactivate_person(runtime(ctx), email=email)
     say(f"reactivated {p.name} <{p.email}>")
+
+
+@app.command("sign-in-link")
+def sign_in_link(
+    ctx: typer.Context,
+    email: str,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="The web app's address; default REVIEW_PUBLIC_URL or the local one."),
+    ] = None,
+) -> None:
+    """Print a single-use sign-in link for a person (when mail cannot reach them)."""
+    from review_engine.services import signin
+
+    from .context import state
+
+    base = base_url or state(ctx).settings.public_url or LOCAL_WEB_APP
+    say(signin.issue_link(runtime(ctx), email=email, base_url=base))
+    say("it works once, within 15 minutes; hand it over only to that person")

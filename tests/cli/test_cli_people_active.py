@@ -81,3 +81,19 @@ def test_only_the_facilitator_or_an_admin_may_deactivate(programme: Invoke) -> N
     missing = programme("--as", ADMIN, "people", "deactivate", STRANGER)
     assert missing.stderr.splitlines() == [f"error: person {STRANGER} not found"]
     assert set(_active(programme).values()) == {True}
+
+
+def test_the_operator_hands_out_a_sign_in_link_and_nobody_else_may(initialised: Invoke) -> None:
+    from tests.cli.test_cli_phases import FACILITATOR, HEADS, set_up_cluster
+
+    set_up_cluster(initialised)
+    head = next(iter(HEADS.values()))
+    given = initialised("--as", "operator", "people", "sign-in-link", head)
+    assert given.exit_code == 0, given.output
+    assert given.stdout.startswith("http://127.0.0.1:8000/sign-in/")
+    assert "works once, within 15 minutes" in given.stdout
+    refused = initialised("--as", FACILITATOR, "people", "sign-in-link", head)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: ") and "only a programme admin may" in refused.stderr
+    unknown = initialised("--as", "operator", "people", "sign-in-link", "nobody@x.example")
+    assert unknown.stderr.strip() == "error: active person nobody@x.example not found"
