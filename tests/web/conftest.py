@@ -131,8 +131,11 @@ def chromium(_chromium_session: tuple[Any, asyncio.AbstractEventLoop]) -> Iterat
 def browser_context(
     chromium: Any, request: pytest.FixtureRequest, artefacts: Artefacts
 ) -> Iterator[Any]:
-    """A fresh context (no cookies) with tracing on; the trace is kept if the test fails."""
-    context = chromium.new_context(locale="en-GB", timezone_id="Europe/London")
+    """A fresh context (no cookies) with tracing on; the trace is kept if the test fails.
+    Parametrize it indirectly with a dict of more options, e.g. `{"java_script_enabled":
+    False}` to check that a page works without JavaScript."""
+    options = getattr(request, "param", None) or {}
+    context = chromium.new_context(locale="en-GB", timezone_id="Europe/London", **options)
     context.set_default_timeout(10_000)
     context.tracing.start(screenshots=True, snapshots=True)
     try:
