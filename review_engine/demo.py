@@ -1,4 +1,4 @@
-"""The demo: a whole review cycle for the shipped sample cluster, on a throwaway SQLite file.
+"""The demo: a whole review cycle for the shipped sample cluster, on its own SQLite file.
 
 `review demo` (and `make demo`) call `run`. It drives the sample cluster from planned to closed
 through the same services the CLI uses, as the people who would do each step, while the

@@ -474,3 +474,105 @@ class _Reader:
                 what, page = f"Chase {school}: {o.label or o.item} is overdue", "sef"
             items.append(self._item(cycle_id, o.urn, page, what, o.due, o.item))
         return items
+
+
+# --- the person's cycles, with a way into each school's pages ------------------------------
+
+_CYCLE_WORDS = {
+    "planned": "Not started yet",
+    "self_review": "Self-review",
+    "peer_review": "Peer visits",
+    "write_up": "Write-ups",
+    "support": "Support",
+    "closed": "Closed",
+    "cancelled": "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class SchoolEntry:
+    urn: int
+    school: str
+    part: str  # "your school" | "you visit" | "you lead the visit" | "in your cluster"
+    pages: tuple[str, ...]  # the pages of this school the person may open
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    cycle: str  # the label services take
+    cluster: str
+    year: str
+    phase: str  # the cycle's phase in words
+    finished: bool
+    schools: list[SchoolEntry]
+
+
+_OWN_PAGES = ("sef", "visit", "writeup", "support", "feedback")
+_VISITING_PAGES = ("visit", "writeup", "feedback")
+
+
+def my_cycles(rt: Runtime) -> list[CycleEntry]:
+    """Every cycle the acting person has a part in, finished ones included, newest first:
+    their own school, the schools they visit, and (for a facilitator) every school of the
+    cluster. A fixed number of statements, whatever the size of the clusters."""
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        if actor.system:
+            raise NotPermitted(
+                actor.name, "list their cycles", "cycles are listed per person; act as a person"
+            )
+        if actor.school_urn is None and not actor.facilitates:
+            return []
+        mine = select(Review.cycle_id).where(Review.school_urn == actor.school_urn)
+        rows = session.exec(
+            select(Cycle, Cluster)
+            .join(Cluster, col(Cluster.id) == Cycle.cluster_id)
+            .where(or_(col(Cycle.cluster_id).in_(actor.facilitates), col(Cycle.id).in_(mine)))
+            .order_by(col(Cycle.academic_year).desc(), col(Cluster.name))
+        ).all()
+        ids = [c.id for c, _ in rows if c.id is not None]
+        finished = {
+            c.id
+            for c, _ in rows
+            if c.state in compiled_for(session, c).definition.cycle_machine.final
+        }
+        visits = session.exec(
+            select(TriadPlace.cycle_id, TriadPlace.host_urn, TriadPlace.is_lead).where(
+                col(TriadPlace.cycle_id).in_(ids), TriadPlace.visitor_urn == actor.school_urn
+            )
+        ).all()
+        schools = session.exec(
+            select(Review.cycle_id, School.urn, School.name)
+            .join(School, col(School.urn) == Review.school_urn)
+            .where(col(Review.cycle_id).in_(ids))
+        ).all()
+    names: dict[tuple[int, int], str] = {(c, u): n for c, u, n in schools}
+    visited: dict[int, dict[int, bool]] = defaultdict(dict)
+    for cycle_id, host, lead in visits:
+        visited[cycle_id][host] = lead
+    entries = []
+    for cycle, cluster in rows:
+        assert cycle.id is not None
+        runs_it = cycle.cluster_id in actor.facilitates
+        found: list[SchoolEntry] = []
+        for (cycle_id, urn), name in sorted(names.items(), key=lambda kv: kv[1]):
+            if cycle_id != cycle.id:
+                continue
+            if urn == actor.school_urn:
+                found.insert(0, SchoolEntry(urn, name, "your school", _OWN_PAGES))
+            elif urn in visited[cycle.id]:
+                part = "you lead the visit" if visited[cycle.id][urn] else "you visit"
+                found.append(SchoolEntry(urn, name, part, _VISITING_PAGES))
+            elif runs_it:
+                found.append(SchoolEntry(urn, name, "in your cluster", _OWN_PAGES))
+        entries.append(
+            CycleEntry(
+                cycle=cycle_label(cluster, cycle.academic_year),
+                cluster=cluster.name,
+                year=cycle.academic_year,
+                phase=_CYCLE_WORDS.get(cycle.state, cycle.state.replace("_", " ").capitalize()),
+                finished=cycle.id in finished,
+                schools=found,
+            )
+        )
+    return entries

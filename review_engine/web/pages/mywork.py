@@ -17,4 +17,5 @@ router = APIRouter(include_in_schema=False)
 def my_work(request: Request, rt: Runtime = Depends(acting)) -> Response:
     items = mywork.my_work(rt)
     overdue = sum(1 for i in items if i.overdue)
-    return render(request, "my_work.html", items=items, overdue=overdue)
+    cycles = mywork.my_cycles(rt)
+    return render(request, "my_work.html", items=items, overdue=overdue, cycles=cycles)
