@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Path
+from fastapi import Depends, Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from review_engine.clock import as_utc
 from review_engine.core.safe_text import CLUSTER_NAME_MAX, TEXT_MAX, URN_MAX, URN_MIN
-from review_engine.errors import NotFound, NotPermitted, ReviewEngineError
+from review_engine.errors import InvalidInput, NotFound, NotPermitted, ReviewEngineError
 from review_engine.runtime import Runtime
 from review_engine.services import cycles
 
@@ -34,6 +38,32 @@ bearer = HTTPBearer(
     scheme_name="PersonalToken",
     description="A personal API token (rvw_...) made on your Account page.",
 )
+
+
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the operation does not take (a typo such as `?overdu=true`
+    would otherwise be ignored and the answer look right), or one given twice."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = _query_names(route.dependant)
+    for name in request.query_params:
+        if name not in known:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise InvalidInput(f"unknown query parameter {name[:40]!r} (this takes: {allowed})")
+        if len(request.query_params.getlist(name)) > 1:
+            raise InvalidInput(f"query parameter {name!r} is given more than once")
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+# Every API router depends on these: the token declared in the schema, and known_query.
+GUARDS = [Depends(bearer), Depends(known_query)]
 
 
 class Problem(BaseModel):
@@ -60,6 +90,9 @@ class Out(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+
+# An instant as stored (UTC; SQLite hands it back without its zone), always sent with it.
+Instant = Annotated[datetime, AfterValidator(as_utc)]
 
 # The cycle's label ("Northbrook/2026-27") travels in the path as it is: the route captures it
 # with `{cycle:path}` before a fixed suffix, so "/" and an encoded "%2F" both work.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -15,11 +15,12 @@ from review_engine.services import actions
 from review_engine.web.api._common import (
     API,
     ERRORS,
+    GUARDS,
     CyclePath,
+    Instant,
     Out,
     Text,
     UrnPath,
-    bearer,
     reading,
     require_cycle,
     writing,
@@ -30,7 +31,7 @@ router = APIRouter(
     prefix=f"{API}/cycles",
     tags=["support actions"],
     responses=ERRORS,
-    dependencies=[Depends(bearer)],
+    dependencies=GUARDS,
 )
 WHAT = "action"
 
@@ -50,7 +51,7 @@ class Action(Out):
     due_label: str
     rag: str
     latest_update: str
-    updated_at: datetime | None
+    updated_at: Instant | None
     overdue: bool
 
 

@@ -9,17 +9,15 @@ from review_engine.services import cycles
 from review_engine.web.api._common import (
     API,
     ERRORS,
+    GUARDS,
     CyclePath,
     Out,
-    bearer,
     reading,
     require_cycle,
 )
 from review_engine.web.session import acting
 
-router = APIRouter(
-    prefix=f"{API}/cycles", tags=["cycles"], responses=ERRORS, dependencies=[Depends(bearer)]
-)
+router = APIRouter(prefix=f"{API}/cycles", tags=["cycles"], responses=ERRORS, dependencies=GUARDS)
 
 
 class Cycle(Out):

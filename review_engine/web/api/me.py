@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from review_engine.errors import NotFound
 from review_engine.runtime import Runtime
 from review_engine.services import mywork, schools, signin
-from review_engine.web.api._common import API, ERRORS, Out, bearer
+from review_engine.web.api._common import API, ERRORS, GUARDS, Out
 from review_engine.web.rendering import page_url
 from review_engine.web.session import acting, visitor
 
-router = APIRouter(prefix=API, tags=["me"], responses=ERRORS, dependencies=[Depends(bearer)])
+router = APIRouter(prefix=API, tags=["me"], responses=ERRORS, dependencies=GUARDS)
 
 
 class Me(Out):

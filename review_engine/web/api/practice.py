@@ -10,11 +10,11 @@ from review_engine.core.safe_text import CLUSTER_NAME_MAX
 from review_engine.errors import NotFound
 from review_engine.runtime import Runtime
 from review_engine.services import practice
-from review_engine.web.api._common import API, ERRORS, Out, bearer
+from review_engine.web.api._common import API, ERRORS, GUARDS, Out
 from review_engine.web.session import acting
 
 router = APIRouter(
-    prefix=f"{API}/practice", tags=["practice"], responses=ERRORS, dependencies=[Depends(bearer)]
+    prefix=f"{API}/practice", tags=["practice"], responses=ERRORS, dependencies=GUARDS
 )
 
 

@@ -3,7 +3,6 @@ facilitator's decision (accept, or return with a reason)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import yaml
@@ -18,11 +17,12 @@ from review_engine.services import sef
 from review_engine.web.api._common import (
     API,
     ERRORS,
+    GUARDS,
     CyclePath,
+    Instant,
     Out,
     Text,
     UrnPath,
-    bearer,
     may_see,
     reading,
     require_cycle,
@@ -34,7 +34,7 @@ router = APIRouter(
     prefix=f"{API}/cycles",
     tags=["self-evaluation"],
     responses=ERRORS,
-    dependencies=[Depends(bearer)],
+    dependencies=GUARDS,
 )
 WHAT = "self-evaluation"
 AREAS_MAX = 20  # frameworks have fewer than ten areas
@@ -60,7 +60,7 @@ class Sef(Out):
     state: str
     enquiry_question: str
     submitted_by: str
-    submitted_at: datetime
+    submitted_at: Instant
     areas: list[SefArea]
 
 

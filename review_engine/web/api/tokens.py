@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -11,19 +10,17 @@ from pydantic import BaseModel, Field
 from review_engine.core.safe_text import ID_MAX, NAME_MAX
 from review_engine.runtime import Runtime
 from review_engine.services import signin
-from review_engine.web.api._common import API, ERRORS, Out, bearer, reading
+from review_engine.web.api._common import API, ERRORS, GUARDS, Instant, Out, reading
 from review_engine.web.session import acting
 
-router = APIRouter(
-    prefix=f"{API}/tokens", tags=["tokens"], responses=ERRORS, dependencies=[Depends(bearer)]
-)
+router = APIRouter(prefix=f"{API}/tokens", tags=["tokens"], responses=ERRORS, dependencies=GUARDS)
 
 
 class Token(Out):
     id: int
     name: str
-    created_at: datetime
-    last_used_at: datetime | None
+    created_at: Instant
+    last_used_at: Instant | None
     revoked: bool
 
 

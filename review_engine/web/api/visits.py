@@ -11,17 +11,17 @@ from review_engine.services import visits
 from review_engine.web.api._common import (
     API,
     ERRORS,
+    GUARDS,
     CyclePath,
     Out,
     UrnPath,
-    bearer,
     reading,
     require_cycle,
 )
 from review_engine.web.session import acting
 
 router = APIRouter(
-    prefix=f"{API}/cycles", tags=["peer visit"], responses=ERRORS, dependencies=[Depends(bearer)]
+    prefix=f"{API}/cycles", tags=["peer visit"], responses=ERRORS, dependencies=GUARDS
 )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
@@ -12,11 +10,12 @@ from review_engine.services import writeups
 from review_engine.web.api._common import (
     API,
     ERRORS,
+    GUARDS,
     CyclePath,
+    Instant,
     Out,
     Text,
     UrnPath,
-    bearer,
     may_see,
     reading,
     require_cycle,
@@ -24,9 +23,7 @@ from review_engine.web.api._common import (
 )
 from review_engine.web.session import acting
 
-router = APIRouter(
-    prefix=f"{API}/cycles", tags=["write-up"], responses=ERRORS, dependencies=[Depends(bearer)]
-)
+router = APIRouter(prefix=f"{API}/cycles", tags=["write-up"], responses=ERRORS, dependencies=GUARDS)
 WHAT = "write-up"
 
 
@@ -58,7 +55,7 @@ class WriteUp(Out):
     sharing: str | None
     shared_with: list[int]
     agreed_by: list[str]
-    published_at: datetime | None
+    published_at: Instant | None
 
 
 class Reason(BaseModel):
