@@ -39,7 +39,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # sign-in links carry a token: never pass it on
+    # Sign-in links carry a token: never pass it to another site. (With "no-referrer",
+    # browsers send `Origin: null` on our own form posts, which the Origin check refuses.)
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }

@@ -152,7 +152,8 @@ def test_a_full_disk_says_so_in_one_line(
     path = small_disk / "review.sqlite"
     monkeypatch.setenv("REVIEW_DATABASE_URL", f"sqlite:///{path}")
     assert review("init").exit_code == 0
-    with (small_disk / "filler").open("wb") as filler:  # take every block that is left
+    # Unbuffered: a partly written buffer would fail again when the file is closed.
+    with (small_disk / "filler").open("wb", buffering=0) as filler:  # take every block left
         try:
             while True:
                 filler.write(b"\0" * 65536)

@@ -83,7 +83,7 @@ def test_security_headers_on_every_answer(site: Callable[[], TestClient]) -> Non
         csp = answer.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert answer.headers["x-content-type-options"] == "nosniff"
-        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["referrer-policy"] == "same-origin"
     assert client.get("/no-such-page").status_code == 404
     assert "There is no such page." in client.get("/no-such-page").text
     assert client.get("/sign-out").status_code == 405  # no state change on GET

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from review_engine.web.security import SECURITY_HEADERS
 from tests.cli.test_cli_phases import HEADS
 from tests.web.browser import Artefacts, LiveApp, assert_accessible, link_in
 
@@ -40,19 +39,6 @@ def session_cookies(page: Any) -> list[dict]:
     return [c for c in page.context.cookies() if c["name"] == "review_session"]
 
 
-# Chromium sends `Origin: null` with every form post from a page served with
-# `Referrer-Policy: no-referrer` (the Fetch standard's rule), and the CSRF check refuses a null
-# origin: no form can be posted from a real browser. `same-origin` keeps sign-in tokens from
-# other sites and lets the origin through; this mark goes away by itself with that fix.
-ORIGIN_NULL = pytest.mark.xfail(
-    SECURITY_HEADERS.get("Referrer-Policy") == "no-referrer",
-    reason="Referrer-Policy: no-referrer makes every form post arrive with Origin: null, "
-    "which verify_csrf refuses ('Form expired')",
-    strict=True,
-)
-
-
-@ORIGIN_NULL
 @JS
 def test_a_head_signs_in_with_the_link_in_their_mail_and_signs_out(
     live_app: LiveApp, page: Any, artefacts: Artefacts, with_js: bool

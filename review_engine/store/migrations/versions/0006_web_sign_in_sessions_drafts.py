@@ -24,8 +24,11 @@ def _utc(name: str, nullable: bool = False) -> sa.Column:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("person") as batch:
-        batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN (SQLite supports it with a constant default): a batch copy of the
+    # table would drop `person`, which every history and membership row refers to.
+    op.add_column(
+        "person", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     op.create_table(
         "signin_link",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -97,5 +100,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("draft", "signin_attempt", "api_token", "web_session", "signin_link"):
         op.drop_table(table)
-    with op.batch_alter_table("person") as batch:
-        batch.drop_column("active")
+    op.execute("ALTER TABLE person DROP COLUMN active")  # SQLite 3.35+ and PostgreSQL
