@@ -392,7 +392,16 @@ def test_a_head_updates_an_action_and_outsiders_see_none(
     assert head.post(f"{base}/2/update", json={"rag": "green", "note": "x"}).status_code == 404
     assert head.post(f"{base}/1/update", json={"rag": "purple", "note": "x"}).status_code == 400
     outsider = api(HEADS[URNS[4]])
-    assert outsider.get(base).json() == []
+    listed_hidden = outsider.get(base)
+    listed_missing = outsider.get(f"/api/v1/cycles/{CYCLE}/schools/999999/actions")
+    assert listed_hidden.status_code == listed_missing.status_code == 404
+    assert (
+        listed_hidden.json()
+        == listed_missing.json()
+        == {"detail": "no such action, or you may not see it"}
+    )
+    visitor = api(HEADS[published[HOST][1]])  # may see the school, not its actions
+    assert visitor.get(base).json() == []
     hidden = outsider.post(f"{base}/1/update", json={"rag": "red", "note": "sabotage"})
     missing = outsider.post(f"{base}/7/update", json={"rag": "red", "note": "sabotage"})
     assert hidden.status_code == missing.status_code == 404

@@ -131,6 +131,9 @@ def reading(what: str) -> Iterator[None]:
         raise Missing(what) from exc
 
 
+OUTSIDE = frozenset({"school", "cycle", "cluster"})  # not found: nothing of it can be seen
+
+
 def require_cycle(rt: Runtime, cycle: str) -> None:
     """A cycle the person has no part in (or that does not exist, or given other than as its
     label) is not found."""
@@ -139,14 +142,15 @@ def require_cycle(rt: Runtime, cycle: str) -> None:
 
 
 def may_see(read: Callable[[], object]) -> bool:
-    """Whether a read (as the acting person) shows they may see the record: refused means no;
-    not found means yes (they may see the school; the record is not there yet)."""
+    """Whether a read (as the acting person) shows they may see the record: refused, or a
+    school that is not in the cycle, means no; any other record not found means yes (they may
+    see the school; the record is not there yet)."""
     try:
         read()
     except NotPermitted:
         return False
-    except NotFound:
-        return True
+    except NotFound as exc:
+        return exc.kind not in OUTSIDE
     return True
 
 

@@ -11,16 +11,18 @@ from pydantic import BaseModel
 from review_engine.core.domain import Rag
 from review_engine.core.safe_text import ID_MAX
 from review_engine.runtime import Runtime
-from review_engine.services import actions
+from review_engine.services import actions, sef
 from review_engine.web.api._common import (
     API,
     ERRORS,
     GUARDS,
     CyclePath,
     Instant,
+    Missing,
     Out,
     Text,
     UrnPath,
+    may_see,
     reading,
     require_cycle,
     writing,
@@ -77,6 +79,8 @@ def list_actions(
     require_cycle(rt, cycle)
     with reading(WHAT):
         rows = actions.list_actions(rt, cycle=cycle, urn=urn, overdue=overdue)
+    if not rows and not may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn)):
+        raise Missing(WHAT)  # a school whose part you may not see: as one not in the cycle
     return [Action.model_validate(a) for a in rows]
 
 
