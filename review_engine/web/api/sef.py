@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import yaml
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
 from review_engine.core.safe_text import ID_MAX, TEXT_MAX
-from review_engine.core.sef_file import SefFormat
 from review_engine.errors import InvalidInput
 from review_engine.runtime import Runtime
 from review_engine.services import sef
@@ -97,23 +95,6 @@ class Decision(BaseModel):
     )
 
 
-def sef_text(body: SefIn) -> str:
-    """The SEF as the YAML file a head would upload (the one format the service reads)."""
-    document = {
-        "enquiry_question": body.enquiry_question,
-        "areas": {
-            a.key: {
-                "grade": a.grade,
-                "strengths": a.strengths,
-                "areas_for_development": a.areas_for_development,
-                "evidence": a.evidence,
-            }
-            for a in body.areas
-        },
-    }
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=10_000)
-
-
 @router.get(
     "/{cycle:path}/schools/{urn}/sef",
     response_model=Sef,
@@ -138,11 +119,14 @@ def show_sef(
 )
 def submit_sef(cycle: CyclePath, urn: UrnPath, body: SefIn, rt: Runtime = Depends(acting)) -> Sef:
     require_cycle(rt, cycle)
-    text = sef_text(body)
     view = writing(
         WHAT,
-        lambda: sef.submit_sef(
-            rt, cycle=cycle, urn=urn, text=text, fmt=SefFormat.YAML, source="the SEF"
+        lambda: sef.submit_sef_form(
+            rt,
+            cycle=cycle,
+            urn=urn,
+            enquiry_question=body.enquiry_question,
+            areas=[a.model_dump() for a in body.areas],
         ),
         lambda: may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn)),
     )
