@@ -93,3 +93,11 @@ def test_an_oversized_body_is_refused_before_it_is_read(site: Callable[[], TestC
     client = site()
     big = client.post("/sign-in", content=b"x" * (3 * 1024 * 1024))
     assert big.status_code == 413 and "limit is 2 MB" in big.text
+
+
+def test_the_api_without_credentials_asks_to_sign_in(site: Callable[[], TestClient]) -> None:
+    client = site()
+    for method, path in (("GET", "/api/v1/me"), ("POST", "/api/v1/tokens")):
+        answer = client.request(method, path, json={"name": "x"})
+        assert answer.status_code == 401, (method, path, answer.text)
+        assert answer.json()["detail"].startswith("sign in first")
