@@ -18,11 +18,31 @@ from tests.web.journeys import another_person, checked, open_self_review, sign_i
 
 SCHOOL, URN = "Northbrook Primary School", "990101"
 QUESTION = "To what extent do pupils who fall behind in reading catch up quickly?"
-AREAS = {  # the required areas of the 2019 framework, as the head fills them in
-    "quality_of_education": ("Good", "Phonics is taught consistently from Reception."),
-    "behaviour_and_attitudes": ("Outstanding", "Pupils are calm and purposeful in lessons."),
-    "personal_development": ("Good", "Every pupil has a leadership role by Year 6."),
-    "leadership_and_management": ("Good", "Leaders know the school's strengths well."),
+AREAS = {  # the required areas of the 2019 framework: grade, strengths, development, evidence
+    "quality_of_education": (
+        "Good",
+        "Phonics is taught consistently from Reception.",
+        "Pupils who fall behind in Year 2 do not always catch up quickly.",
+        "Phonics screening results; learning walks each half-term.",
+    ),
+    "behaviour_and_attitudes": (
+        "Outstanding",
+        "Pupils are calm and purposeful in lessons.",
+        "Attendance of a small group of disadvantaged pupils.",
+        "Behaviour logs; pupil voice in Years 4 and 6.",
+    ),
+    "personal_development": (
+        "Good",
+        "Every pupil has a leadership role by Year 6.",
+        "Wider careers education in Key Stage 2.",
+        "Club registers; the school council's minutes.",
+    ),
+    "leadership_and_management": (
+        "Good",
+        "Leaders know the school's strengths well.",
+        "Middle leaders' checks on their subjects.",
+        "Governors' visit notes; subject leaders' reviews.",
+    ),
 }
 MISSING = "behaviour_and_attitudes"
 REASON = "Please add the evidence from your own learning walks to Leadership and management."
@@ -59,21 +79,24 @@ def test_a_head_fills_in_submits_and_resubmits_their_sef_after_it_is_returned(
 
     # Filled in by area; htmx saves the draft a second after each pause in typing.
     autosaved(page, lambda: page.get_by_label("Enquiry question").fill(QUESTION))
-    for key, (grade, strength) in AREAS.items():
+    for key, (grade, strengths, development, evidence) in AREAS.items():
         fields = area(page, key)
         fields.get_by_label("Grade").select_option(label=grade)
-        fields.get_by_label("Strengths").fill(strength)
-        fields.get_by_label("Areas for development").fill(f"More to do on {key}.")
-        autosaved(page, lambda f=fields, k=key: f.get_by_label("Evidence").fill(f"Audit of {k}."))
+        fields.get_by_label("Strengths").fill(strengths)
+        fields.get_by_label("Areas for development").fill(development)
+        autosaved(page, lambda f=fields, e=evidence: f.get_by_label("Evidence").fill(e))
     checked(page, "the SEF form, filled in")
     artefacts.screenshot(page, "sef-form")
 
     # The draft is kept on the server: a reload shows it all, and who saved it.
     page.reload()
     expect(page.get_by_label("Enquiry question")).to_have_value(QUESTION)
-    for key, (grade, strength) in AREAS.items():
-        expect(area(page, key).get_by_label("Grade").locator("option:checked")).to_have_text(grade)
-        expect(area(page, key).get_by_label("Strengths")).to_have_value(strength)
+    for key, (grade, strengths, development, evidence) in AREAS.items():
+        fields = area(page, key)
+        expect(fields.get_by_label("Grade").locator("option:checked")).to_have_text(grade)
+        expect(fields.get_by_label("Strengths")).to_have_value(strengths)
+        expect(fields.get_by_label("Areas for development")).to_have_value(development)
+        expect(fields.get_by_label("Evidence")).to_have_value(evidence)
     expect(page.locator("#saved-status")).to_contain_text("Draft saved")
     expect(page.locator("#saved-status")).to_contain_text(HEADS[URN])  # who saved it
     expect(page.locator(".lead")).to_contain_text("Being drafted")
