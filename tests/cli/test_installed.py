@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
+import httpx2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +51,45 @@ def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
     )
     assert error.returncode == 1
     assert error.stderr.count("\n") == 1 and error.stderr.startswith("error: ")
+    _open_the_demo_in_the_web_app(done.stdout, tmp_path, env)
+
+
+def _open_the_demo_in_the_web_app(printed: str, folder: Path, env: dict[str, str]) -> None:
+    """The command the demo prints serves the year, and its head's link signs in."""
+    serve = next(line.strip() for line in printed.splitlines() if " serve --database " in line)
+    link = next(line.split(": ", 1)[1] for line in printed.splitlines() if "a head teacher" in line)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = [REVIEW or "review", *shlex.split(serve)[1:], "--port", str(port)]
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(args, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _sign_in_as_the_demo_head(base, link)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def _sign_in_as_the_demo_head(base: str, link: str) -> None:
+    with httpx2.Client(base_url=base, timeout=10) as client:
+        for _ in range(100):
+            try:
+                if client.get("/healthz").text == "ok":
+                    break
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        link = link.replace("http://127.0.0.1:8000", base)
+        page = client.get(link)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert page.status_code == 200 and token, page.text
+        signed = client.post(link, data={"csrf_token": token.group(1)}, headers={"Origin": base})
+        assert signed.status_code == 303
+        home = client.get("/")
+        assert "My work" in home.text and "Aisha Rahman" in home.text
+        assert "Northbrook Learning Partnership, 2026-27" in home.text
 
 
 @pytest.mark.slow

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from review_engine.runtime import Runtime
@@ -101,3 +103,42 @@ def test_the_api_without_credentials_asks_to_sign_in(site: Callable[[], TestClie
         answer = client.request(method, path, json={"name": "x"})
         assert answer.status_code == 401, (method, path, answer.text)
         assert answer.json()["detail"].startswith("sign in first")
+
+
+def test_a_deactivated_persons_session_ends_at_once(cycle_rt: Runtime, signed_in: SignedIn) -> None:
+    from review_engine.services import people
+
+    operator = cycle_rt.acting_as("operator")
+    client = signed_in(HEAD)
+    assert client.get("/").status_code == 200
+    people.deactivate_person(operator, email=HEAD)
+    assert client.get("/").status_code == 303  # back to sign in
+    links = len(outbox.list_outbox(operator))
+    again = _ask(client, HEAD)
+    assert SAME_ANSWER in again  # the page says the same, and no link is queued for them
+    assert len(outbox.list_outbox(operator)) == links
+
+
+def test_without_smtp_the_link_is_also_in_the_server_log(
+    site: Callable[[], TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = site()
+    with caplog.at_level(logging.WARNING, logger="review_engine.web.signin"):
+        _ask(client, HEAD)
+        _ask(client, UNREGISTERED)
+    logged = [r.getMessage() for r in caplog.records if "sign-in link" in r.getMessage()]
+    assert len(logged) == 1
+    assert logged[0].startswith("sign-in link (no SMTP configured; for a trial only): ")
+    assert "http://testserver/sign-in/" in logged[0]
+
+
+def test_sign_in_requests_are_limited_per_address(site: Callable[[], TestClient]) -> None:
+    client = site()
+    for _ in range(5):
+        _ask(client, UNREGISTERED)
+    form = client.get("/sign-in")
+    refused = client.post(
+        "/sign-in", data={"email": UNREGISTERED, "csrf_token": csrf_of(client, form.text)}
+    )
+    assert refused.status_code == 429
+    assert "too many sign-in requests" in refused.text and "Retry-After" in refused.headers
