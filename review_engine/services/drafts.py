@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from review_engine.core.phases import (
     Part,
@@ -28,6 +28,7 @@ from review_engine.core.safe_text import NAME_MAX, check_text, check_urn
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
+from review_engine.store.models import Person
 from review_engine.store.web_tables import Draft
 
 DRAFT_LIMIT = 256 * 1024  # bytes of JSON
@@ -39,7 +40,7 @@ KINDS = ("sef", "writeup")
 class DraftView:
     kind: str
     content: dict[str, Any]
-    saved_by: str
+    saved_by: str  # who saved it: their name as loaded (their e-mail just after saving)
     saved_at: datetime
 
 
@@ -97,16 +98,19 @@ def load_draft(rt: Runtime, *, cycle: str, urn: int, kind: str) -> DraftView | N
             _require_editor(ctx, urn, kind)
         except NotPermitted:  # a draft you may not see looks like one that does not exist
             raise NotFound(f"{_WORDS[kind]} draft", f"of school {urn}", "none saved") from None
-        row = session.exec(
-            select(Draft).where(Draft.review_id == review.id, Draft.kind == kind)
+        found = session.exec(
+            select(Draft, Person.name)
+            .join(Person, col(Person.email) == Draft.saved_by, isouter=True)
+            .where(Draft.review_id == review.id, Draft.kind == kind)
         ).first()
-        if row is None:
+        if found is None:
             return None
+        row, saver = found
         if kind == "writeup":
             written = ctx.records.writeup(review)
             if written is not None and _utc(written.drafted_at) >= _utc(row.saved_at):
                 return None
-        return DraftView(row.kind, dict(row.content), row.saved_by, row.saved_at)
+        return DraftView(row.kind, dict(row.content), saver or row.saved_by, row.saved_at)
 
 
 _WORDS = {"sef": "self-evaluation", "writeup": "write-up"}
