@@ -264,7 +264,7 @@ def world(
 
 # --- walking the routes --------------------------------------------------------------------
 
-FILL = {"cycle": CYCLE, "version": "1", "number": "1", "fmt": "docx"}
+FILL = {"cycle": CYCLE, "version": "1", "number": "1", "fmt": "docx", "kind": "sef"}
 FORM = {  # what a page's form might carry; fields a form does not take are ignored
     "decision": "accept",
     "reason": "Please add more evidence",
