@@ -13,6 +13,7 @@ __all__ = [
     "calendars",
     "clusters",
     "cycles",
+    "dashboard",
     "docs",
     "drafts",
     "feedback",

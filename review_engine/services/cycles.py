@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from review_engine.core.domain import Rag
 from review_engine.core.workflow import DEFAULT_WORKFLOW, MachineDef, WorkflowDef
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound
 from review_engine.rules import policy
@@ -24,6 +25,7 @@ from review_engine.store.models import (
     School,
     WorkflowSnapshot,
 )
+from review_engine.store.phase_tables import SupportAction
 from review_engine.store.schedule_tables import OverdueMark
 from review_engine.store.state_writer import NO_STATE, StateChange, append_history
 
@@ -165,10 +167,21 @@ def cycle_status(rt: Runtime, *, cycle: str) -> CycleStatus:
             .where(OverdueMark.cycle_id == found.id)
             .order_by(col(OverdueMark.due_on))
         ).all()
+        # A support action's mark ("action#N") is done once the action is complete: as the
+        # cluster report and the dashboard count them.
+        completed = {
+            (urn, f"action#{number}")
+            for urn, number in session.exec(
+                select(Review.school_urn, SupportAction.number)
+                .join(Review, col(Review.id) == SupportAction.review_id)
+                .where(Review.cycle_id == found.id, SupportAction.rag == Rag.COMPLETE)
+            )
+        }
         overdue = [
             f"{names[m.school_urn]}: {m.item.replace('_', ' ')} was due {m.due_on:%d %b %Y}"
             for m in marks
             if m.school_urn in names
+            and (m.school_urn, m.item) not in completed
             and by_school[m.school_urn].states.get(m.item) not in done.get(m.item, ())
         ]
         missing = [

@@ -287,6 +287,8 @@ JSON = {
     "enquiry_question": "To what extent?",
     "areas": [],
 }
+FACILITATORS_ONLY = ("/dashboard",)  # lists only facilitators (and programme staff) see
+FACILITATORS = {"facilitator", "other-facilitator"}
 SLOW = (".pdf",)  # rendered documents: asked only where the answer must be 404
 
 
@@ -326,8 +328,9 @@ def _url(route: Route, urn: int | str) -> str:
 
 
 def _kind(route: Route) -> str:
-    """What a school's route is about: the path segment after the URN."""
-    return route.path.split("{urn}/", 1)[1].split("/")[0].split(".")[0]
+    """What a school's route is about: the path segment after the URN ("" for the school's
+    whole year, `/cycles/{cycle}/schools/{urn}`)."""
+    return route.path.split("{urn}", 1)[1].lstrip("/").split("/")[0].split(".")[0]
 
 
 def _ask(world: World, key: str, method: str, url: str) -> Any:
@@ -425,6 +428,10 @@ def test_lists_and_counts_name_only_what_the_person_may_see(world: World, key: s
             missing = _ask(world, key, "GET", url.replace(CYCLE, "Nowhere/2026-27"))
             if answer.status_code != 404 or answer.content != missing.content:
                 problems.append(f"GET {url}: {answer.status_code} for a cycle not theirs")
+            continue
+        if route.path.startswith(FACILITATORS_ONLY) and key not in FACILITATORS:
+            if answer.status_code != 404:  # the dashboard: facilitators and programme staff
+                problems.append(f"GET {url}: {answer.status_code}, not 404")
             continue
         if answer.status_code != 200:
             problems.append(f"GET {url}: {answer.status_code}")
