@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
+from review_engine.core.frameworks import DEFAULT_FRAMEWORK
 from review_engine.services import clusters
 
 from .context import runtime
-from .output import print_json, say, table
+from .output import print_json, say, table, when
 
 app = typer.Typer(no_args_is_help=True, help="Clusters of schools that review each other.")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -20,10 +21,15 @@ def create(
     ctx: typer.Context,
     name: str,
     facilitator: Annotated[str | None, typer.Option(help="Facilitator's email.")] = None,
-    framework: Annotated[str, typer.Option(help="Self-evaluation framework.")] = "eif2019",
+    framework: Annotated[
+        str, typer.Option(help="Self-evaluation framework: renewed2025 or eif2019.")
+    ] = DEFAULT_FRAMEWORK,
     trust_conflicts: Annotated[
         bool, typer.Option(help="Schools of one trust or federation never review each other.")
     ] = False,
+    visitors_per_host: Annotated[
+        int, typer.Option(help="Visiting schools per host when triads are proposed.")
+    ] = clusters.DEFAULT_VISITORS,
 ) -> None:
     """Create a cluster."""
     c = clusters.create_cluster(
@@ -32,6 +38,7 @@ def create(
         facilitator_email=facilitator,
         framework=framework,
         trust_conflicts=trust_conflicts,
+        visitors_per_host=visitors_per_host,
     )
     say(f"created cluster {c.name}" + (f" (facilitator {c.facilitator})" if c.facilitator else ""))
 
@@ -59,7 +66,11 @@ def show(ctx: typer.Context, name: str, json_: JsonOpt = False) -> None:
     if json_:
         print_json(c)
         return
-    say(f"[bold]{c.name}[/bold]  facilitator: {c.facilitator or '-'}  framework: {c.framework}")
+    archived = "  (archived)" if c.archived else ""
+    say(
+        f"[bold]{c.name}[/bold]{archived}  facilitator: {c.facilitator or '-'}  "
+        f"framework: {c.framework}  visitors per host: {c.visitors_per_host}"
+    )
     table(
         f"{len(c.members)} member schools",
         ["URN", "school", "phase", "local authority", "joined"],
@@ -69,14 +80,87 @@ def show(ctx: typer.Context, name: str, json_: JsonOpt = False) -> None:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """List clusters."""
-    found = clusters.list_clusters(runtime(ctx))
+def list_(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Archived clusters too.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """List clusters (archived ones with --all)."""
+    found = clusters.list_clusters(runtime(ctx), include_archived=all_)
     if json_:
         print_json(found)
         return
     table(
         "Clusters",
-        ["cluster", "facilitator", "schools", "cycles"],
-        [(c.name, c.facilitator, c.members, c.cycles) for c in found],
+        ["cluster", "facilitator", "schools", "cycles"] + (["archived"] if all_ else []),
+        [
+            (c.name, c.facilitator, c.members, c.cycles)
+            + (("yes" if c.archived else "no",) if all_ else ())
+            for c in found
+        ],
     )
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    name: str,
+    new_name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    framework: Annotated[str | None, typer.Option(help="renewed2025 or eif2019.")] = None,
+    visitors_per_host: Annotated[
+        int | None, typer.Option(help="Visiting schools per host when triads are proposed.")
+    ] = None,
+    facilitator: Annotated[
+        str | None, typer.Option(help="New facilitator's email (a programme admin).")
+    ] = None,
+    trust_conflicts: Annotated[
+        bool | None,
+        typer.Option(
+            "--trust-conflicts/--no-trust-conflicts",
+            help="Schools of one trust or federation never review each other.",
+        ),
+    ] = None,
+) -> None:
+    """Change a cluster's settings; each change is recorded. The framework and visitors per
+    host are refused while a cycle is running."""
+    c = clusters.update_cluster(
+        runtime(ctx),
+        name=name,
+        new_name=new_name,
+        framework=framework,
+        visitors_per_host=visitors_per_host,
+        facilitator_email=facilitator,
+        trust_conflicts=trust_conflicts,
+    )
+    say(
+        f"cluster {c.name}: framework {c.framework}, {c.visitors_per_host} visitors per host, "
+        f"facilitator {c.facilitator or '-'}"
+    )
+
+
+@app.command("changes")
+def changes(ctx: typer.Context, name: str, json_: JsonOpt = False) -> None:
+    """Every change made to a cluster's settings: who, when, from and to."""
+    c = clusters.cluster_settings(runtime(ctx), name=name)
+    if json_:
+        print_json(c.changes)
+        return
+    table(
+        f"Changes to {c.name}",
+        ["when", "who", "setting", "from", "to"],
+        [(when(x.at), x.actor, x.setting, x.old, x.new) for x in c.changes],
+    )
+
+
+@app.command("archive")
+def archive(ctx: typer.Context, name: str) -> None:
+    """Archive a cluster: no new cycles, hidden from lists; its history is kept."""
+    clusters.archive_cluster(runtime(ctx), name=name)
+    say(f"archived {name}: it starts no new cycle; `review cluster list --all` shows it")
+
+
+@app.command("restore")
+def restore(ctx: typer.Context, name: str) -> None:
+    """Bring an archived cluster back."""
+    clusters.archive_cluster(runtime(ctx), name=name, archived=False)
+    say(f"restored {name}")

@@ -1,16 +1,17 @@
-"""`review people`: heads, deputies, senior leaders and facilitators."""
+"""`review people`: the staff of schools, facilitators, programme leads and admins."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from review_engine.core.domain import Role
+from review_engine.core.domain import NoticeKind, Role
 from review_engine.services import people
 
 from .context import runtime
-from .output import print_json, say, table
+from .output import print_json, say, table, when
 
 LOCAL_WEB_APP = "http://127.0.0.1:8000"  # where `review serve` listens by default
 
@@ -25,7 +26,7 @@ def add(
     role: Annotated[Role, typer.Option(help="What they are in the programme.")] = Role.HEAD,
     school: Annotated[int | None, typer.Option(help="URN of their school.")] = None,
 ) -> None:
-    """Add a person."""
+    """Add a person (school roles need --school)."""
     p = people.add_person(runtime(ctx), email=email, name=name, role=role, school_urn=school)
     say(
         f"added {p.name} <{p.email}> ({p.role}{f', school {p.school_urn}' if p.school_urn else ''})"
@@ -36,18 +37,101 @@ def add(
 def list_(
     ctx: typer.Context,
     school: Annotated[int | None, typer.Option(help="Only this school's people.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only people in this role.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Only active (or deactivated).")
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List people."""
-    found = people.list_people(runtime(ctx), school_urn=school)
+    found = people.list_people(runtime(ctx), school_urn=school, role=role, active=active)
     if json_:
         print_json(found)
         return
     table(
         "People",
-        ["email", "name", "role", "school", "active"],
-        [(p.email, p.name, p.role, p.school_urn, "yes" if p.active else "no") for p in found],
+        ["email", "name", "role", "school", "active", "notices"],
+        [
+            (
+                p.email,
+                p.name,
+                p.role,
+                p.school_urn,
+                "yes" if p.active else "no",
+                ", ".join(p.notices) or "none",
+            )
+            for p in found
+        ],
     )
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    email: str,
+    name: Annotated[str | None, typer.Option(help="New full name.")] = None,
+    new_email: Annotated[str | None, typer.Option("--email", help="New e-mail address.")] = None,
+    role: Annotated[Role | None, typer.Option(help="New role.")] = None,
+    school: Annotated[int | None, typer.Option(help="URN of their new school.")] = None,
+) -> None:
+    """Change a person's name, e-mail, role or school (each change is recorded; history
+    written under an old address still names them)."""
+    if name is None and new_email is None and role is None and school is None:
+        raise typer.BadParameter("give at least one of --name, --email, --role, --school")
+    p = people.update_person(
+        runtime(ctx), email=email, name=name, new_email=new_email, role=role, school_urn=school
+    )
+    where = f", school {p.school_urn}" if p.school_urn else ""
+    say(f"updated {p.name} <{p.email}> ({p.role}{where})")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    email: str,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a person, the notices they take and every change made to them."""
+    d = people.show_person(runtime(ctx), email=email)
+    if json_:
+        print_json(d)
+        return
+    p = d.person
+    school = f"{p.school_name} ({p.school_urn})" if p.school_urn else "-"
+    say(f"[bold]{p.name}[/bold] <{p.email}>  {p.role}  school: {school}")
+    say(f"active: {'yes' if p.active else 'no'}  notices: {', '.join(p.notices) or 'none'}")
+    table(
+        "Changes",
+        ["when", "who", "what", "from", "to"],
+        [(when(c.at), c.actor, c.setting, c.old, c.new) for c in d.changes],
+    )
+
+
+@app.command("notices")
+def notices(
+    ctx: typer.Context,
+    email: str,
+    take: Annotated[
+        list[NoticeKind] | None,
+        typer.Option("--take", help="A kind of notice they take (repeat it); none: no notices."),
+    ] = None,
+) -> None:
+    """Choose which notices a person takes (replaces their choice or their role's default)."""
+    p = people.set_notices(runtime(ctx), email=email, kinds=take or [])
+    say(f"{p.name} <{p.email}> takes: {', '.join(p.notices) or 'no notices'}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with columns urn,email,name,role.")],
+    update_existing: Annotated[
+        bool, typer.Option("--update", help="Change people already registered (else refused).")
+    ] = False,
+) -> None:
+    """Register the people of a CSV file, all or nothing; each bad line is named."""
+    report = people.import_people(runtime(ctx), path=file, update_existing=update_existing)
+    say(f"imported {len(report.added)} people, updated {len(report.updated)}")
 
 
 @app.command("deactivate")

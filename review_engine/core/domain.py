@@ -6,17 +6,92 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    """What a person is in the programme."""
+    """What a person is in the programme.
+
+    Only a school's head, deputy and senior leaders act for it in a cycle (`is_school_staff`);
+    the other school roles (subject leader, teacher, teaching assistant, governor, improvement
+    champion) belong to a school (`at_school`) and may take its notices, but see none of its
+    cycle records. A programme lead reads every cluster's progress and changes nothing."""
 
     HEAD = "head"
     DEPUTY = "deputy"
     SENIOR_LEADER = "senior_leader"
+    SUBJECT_LEADER = "subject_leader"
+    TEACHER = "teacher"
+    TEACHING_ASSISTANT = "teaching_assistant"
+    GOVERNOR = "governor"
+    IMPROVEMENT_CHAMPION = "improvement_champion"
     FACILITATOR = "facilitator"
     ADMIN = "admin"  # a programme admin: schools, calendars, facilitators, clusters
+    PROGRAMME_LEAD = "programme_lead"  # read-only oversight of many clusters
 
     @property
     def is_school_staff(self) -> bool:
+        """May act for their school in the cycle (SEF, visits, write-ups, support)."""
         return self in (Role.HEAD, Role.DEPUTY, Role.SENIOR_LEADER)
+
+    @property
+    def at_school(self) -> bool:
+        """Belongs to a school (needs its URN), whether or not they act for it."""
+        return self.is_school_staff or self in _READ_NOTHING_SCHOOL_ROLES
+
+    @property
+    def label(self) -> str:
+        """The role in words: "Deputy head teacher"."""
+        return _ROLE_LABELS[self]
+
+
+_READ_NOTHING_SCHOOL_ROLES = frozenset(
+    {
+        Role.SUBJECT_LEADER,
+        Role.TEACHER,
+        Role.TEACHING_ASSISTANT,
+        Role.GOVERNOR,
+        Role.IMPROVEMENT_CHAMPION,
+    }
+)
+_ROLE_LABELS = {
+    Role.HEAD: "Head teacher",
+    Role.DEPUTY: "Deputy head teacher",
+    Role.SENIOR_LEADER: "Senior leader",
+    Role.SUBJECT_LEADER: "Subject leader",
+    Role.TEACHER: "Teacher",
+    Role.TEACHING_ASSISTANT: "Teaching assistant",
+    Role.GOVERNOR: "Governor",
+    Role.IMPROVEMENT_CHAMPION: "Improvement champion",
+    Role.FACILITATOR: "Facilitator",
+    Role.ADMIN: "Programme admin",
+    Role.PROGRAMME_LEAD: "Programme lead",
+}
+
+
+class NoticeKind(StrEnum):
+    """The kinds of e-mail notice a person at a school may take (each person chooses)."""
+
+    REMINDERS = "reminders"  # deadlines owed by the school: SEF, other dated work
+    SEF_DECISIONS = "sef_decisions"  # the SEF accepted or returned
+    VISITS = "visits"  # visit reminders with the calendar invite, as host or visitor
+    WRITEUPS = "writeups"  # write-ups owed by the school as lead reviewer
+    SUPPORT = "support"  # support actions due
+
+    @property
+    def label(self) -> str:
+        return _NOTICE_LABELS[self]
+
+    @staticmethod
+    def defaults_for(role: Role) -> frozenset[NoticeKind]:
+        """What a person takes until they choose: the head every notice, anyone else none
+        (so a school gets one copy of each, as before, unless its staff opt in)."""
+        return frozenset(NoticeKind) if role is Role.HEAD else frozenset()
+
+
+_NOTICE_LABELS = {
+    NoticeKind.REMINDERS: "Reminders of the school's deadlines (SEF and other dated work)",
+    NoticeKind.SEF_DECISIONS: "Decisions on the school's SEF (accepted or returned)",
+    NoticeKind.VISITS: "Peer review visit notices, with the calendar invite",
+    NoticeKind.WRITEUPS: "Write-up notices (write-ups the school owes as lead reviewer)",
+    NoticeKind.SUPPORT: "Support action notices",
+}
 
 
 class HalfTerm(StrEnum):

@@ -9,7 +9,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from review_engine.errors import NotFound
+from review_engine.errors import InvalidInput, NotFound
 
 
 class _Grade(BaseModel):
@@ -86,3 +86,25 @@ def get_framework(name: str) -> Framework:
     if name not in known:
         raise NotFound("framework", name, f"known: {', '.join(sorted(known))}")
     return known[name]
+
+
+DEFAULT_FRAMEWORK = "renewed2025"  # Ofsted's renewed framework, for cycles from 2025-26
+_FIRST_RENEWED_YEAR = 2025
+
+
+def default_for_year(year: str | None = None) -> str:
+    """The framework a cluster's cycles follow unless it chooses: the renewed 2025 framework
+    for 2025-26 and later (or when no year is given), the 2019 one before."""
+    if year and year[:4].isdigit() and int(year[:4]) < _FIRST_RENEWED_YEAR:
+        return "eif2019"
+    return DEFAULT_FRAMEWORK
+
+
+def check_framework(name: str) -> str:
+    """A shipped framework's name, or one line refusing it with the choices."""
+    known = frameworks()
+    cleaned = name.strip()
+    if cleaned not in known:
+        choices = ", ".join(f"{k} ({f.title})" for k, f in sorted(known.items()))
+        raise InvalidInput(f"framework {name!r} is not one we ship; choose one of: {choices}")
+    return cleaned

@@ -8,7 +8,11 @@ The rules (the seeds' "ground rules, as trust is clearly of paramount importance
 - a published write-up (and the good practice from it) is seen by the host, its reviewers, and
   whoever the host shared it with: reviewers only, the whole cluster, or named schools;
 - support actions are seen by the school, its supporting school and the facilitator;
-- the scheduler (a system actor) may move cycles on and mark work overdue.
+- the scheduler (a system actor) may move cycles on and mark work overdue;
+- only a school's head, deputy and senior leaders act for it: its subject leaders, teachers,
+  teaching assistants, governors and improvement champions are registered (to take the
+  notices they choose) but see none of its cycle records;
+- a programme lead reads every cluster's progress (the dashboard) and changes nothing.
 Anyone registered may read public school data (GIAS) and cluster membership.
 
 Administration (who may change the programme itself):
@@ -54,6 +58,16 @@ class Actor:
         """A programme admin, or the operator at the database."""
         return self.operator or self.role is Role.ADMIN
 
+    @property
+    def programme_lead(self) -> bool:
+        """Oversees every cluster read-only (the programme view); changes nothing."""
+        return self.role is Role.PROGRAMME_LEAD
+
+    @property
+    def oversees_programme(self) -> bool:
+        """May read every cluster's progress: a programme admin or a programme lead."""
+        return self.admin or self.programme_lead
+
 
 def resolve_actor(session: Session, name: str) -> Actor:
     """The acting person (or system actor); an unregistered or deactivated name may do
@@ -91,10 +105,13 @@ def resolve_actor(session: Session, name: str) -> Actor:
             "deactivated; a programme admin or their cluster's facilitator may reactivate "
             "them with `review people reactivate`",
         )
+    role = Role(person.role)
     return Actor(
         name=person.email,
-        school_urn=person.school_urn,
-        role=Role(person.role),
+        # Only those who act for a school stand to it in a cycle: a teacher or a governor
+        # registered at a school sees none of its records.
+        school_urn=None if role.at_school and not role.is_school_staff else person.school_urn,
+        role=role,
         facilitates=frozenset(c for _, c in rows if c is not None),
     )
 

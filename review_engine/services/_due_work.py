@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlmodel import Session, col, select
 
 from review_engine.core import cycle_plan
-from review_engine.core.domain import HalfTerm, Rag, Role
+from review_engine.core.domain import HalfTerm, NoticeKind, Rag, Role
 from review_engine.core.phases import Part, VisitState
 from review_engine.core.workflow import WorkflowDef
 from review_engine.documents import environment
@@ -345,16 +345,24 @@ def queue_reminders(
     ]
     if not wanted:
         return 0
-    # A visit's reminders follow its date: a rescheduled visit is reminded again.
-    keys = {
+    # A visit's reminders follow its date: a rescheduled visit is reminded again. Each person
+    # who takes the notice has their own key (the reason's key, then ">" and their address);
+    # a reason queued under its bare key (before people chose their notices) is done.
+    reasons = {
         f"{o.cycle_id}:{o.urn}:{o.item}:"
         + (f"{o.due}:" if o.part is Part.PEER_VISIT else "")
         + k: (o, k)
         for o, k in wanted
     }
+    recipients = _recipients(session, {o.notify_urn for o, _ in reasons.values()})
+    keys = {
+        f"{reason}>{to}": (reason, o, k, to)
+        for reason, (o, k) in reasons.items()
+        for to in recipients.get((o.notify_urn, notice_kind(o.part)), ())
+    }
     sent: set[str] = set()
     conn = session.connection()
-    for chunk in chunks(list(keys)):
+    for chunk in chunks([*reasons, *keys]):
         sent.update(
             conn.execute(
                 select(OutboxMessage.dedupe_key).where(
@@ -362,23 +370,23 @@ def queue_reminders(
                 )
             ).scalars()
         )
-    todo = {key: v for key, v in keys.items() if key not in sent}
+    todo = {
+        key: (o, k, to)
+        for key, (reason, o, k, to) in keys.items()
+        if key not in sent and reason not in sent
+    }
     if not todo:
         return 0
-    recipients = _recipients(session, {o.notify_urn for o, _ in todo.values()})
-    cycles_seen = {o.cycle_id for o, _ in todo.values()}
+    cycles_seen = {o.cycle_id for o, _, _ in todo.values()}
     attached = invites_for(
         session,
-        {(o.cycle_id, o.urn) for o, _ in todo.values() if o.part is Part.PEER_VISIT},
+        {(o.cycle_id, o.urn) for o, _, _ in todo.values() if o.part is Part.PEER_VISIT},
         {c: cycles[c] for c in cycles_seen},
         at,
     )
     template = environment().get_template("email/reminder.txt.j2")
     rows = []
-    for key, (o, kind) in todo.items():
-        to = recipients.get(o.notify_urn)
-        if not to:
-            continue
+    for key, (o, kind, to) in todo.items():
         subject, body = _message(template, labels[o.cycle_id], o, kind, today)
         rows.append(
             {
@@ -420,14 +428,51 @@ def _message(template: Any, label: str, o: Owed, kind: str, today: date) -> tupl
     return subject, body
 
 
-def _recipients(session: Session, urns: set[int]) -> dict[int, str]:
-    """One address per school: its head teacher, else another member of its staff."""
-    found: dict[int, tuple[int, str]] = {}
+_NOTICE_OF_PART = {
+    Part.SELF_REVIEW: NoticeKind.REMINDERS,
+    Part.PEER_VISIT: NoticeKind.VISITS,
+    Part.WRITE_UP: NoticeKind.WRITEUPS,
+    Part.SUPPORT: NoticeKind.SUPPORT,
+}
+
+
+def notice_kind(part: Part | None) -> NoticeKind:
+    """The kind of notice a reminder about this part is (other dated work: a reminder)."""
+    return _NOTICE_OF_PART.get(part, NoticeKind.REMINDERS) if part else NoticeKind.REMINDERS
+
+
+def _recipients(session: Session, urns: set[int]) -> dict[tuple[int, NoticeKind], list[str]]:
+    """Who at each school takes each kind of notice: its active people who chose it (or whose
+    role takes it by default: the head). A school where nobody takes a kind still hears of it:
+    its first active head, deputy or senior leader who has not chosen their notices does."""
+    takers: dict[tuple[int, NoticeKind], list[str]] = defaultdict(list)
+    fallback: dict[int, tuple[int, str]] = {}
     rank = {Role.HEAD: 0, Role.DEPUTY: 1, Role.SENIOR_LEADER: 2}
-    for chunk in chunks(list(urns)):
-        for person in session.exec(select(Person).where(in_(session, Person.school_urn, chunk))):
+    for chunk in chunks(sorted(urns)):
+        people = session.exec(
+            select(Person)
+            .where(in_(session, Person.school_urn, chunk), col(Person.active).is_(True))
+            .order_by(col(Person.email))
+        )
+        for person in people:
             assert person.school_urn is not None
-            score = rank.get(Role(person.role), 9)
-            if person.school_urn not in found or score < found[person.school_urn][0]:
-                found[person.school_urn] = (score, person.email)
-    return {urn: email for urn, (_, email) in found.items()}
+            role = Role(person.role)
+            chosen = (
+                NoticeKind.defaults_for(role)
+                if person.notices is None
+                else {NoticeKind(k) for k in person.notices.split(",") if k in _KINDS}
+            )
+            for kind in chosen:
+                takers[(person.school_urn, kind)].append(person.email)
+            if person.notices is None and role in rank:
+                best = fallback.get(person.school_urn)
+                if best is None or rank[role] < best[0]:
+                    fallback[person.school_urn] = (rank[role], person.email)
+    for urn, (_, email) in fallback.items():
+        for kind in NoticeKind:
+            if not takers.get((urn, kind)):
+                takers[(urn, kind)] = [email]
+    return dict(takers)
+
+
+_KINDS = frozenset(k.value for k in NoticeKind)

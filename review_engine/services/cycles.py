@@ -72,6 +72,8 @@ def start_cycle(
         assert found.id is not None
         actor = policy.resolve_actor(session, rt.actor)
         policy.require_runs_cluster(actor, found.id, f"start a cycle for {found.name}")
+        if found.archived_at is not None:  # an archived cluster starts no new cycle
+            raise InvalidInput(f"cluster {found.name} is archived; an admin may restore it")
         label = cycle_label(found, year)
         taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
         if session.exec(taken).first():

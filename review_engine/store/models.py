@@ -55,6 +55,9 @@ class Person(SQLModel, table=True):
     role: str
     school_urn: int | None = Field(default=None, foreign_key="school.urn", index=True)
     active: bool = True  # a deactivated person signs in no more; history keeps their name
+    # The notice kinds (core.domain.NoticeKind) they take, comma-separated; None: their
+    # role's defaults (NoticeKind.defaults_for), "" : none at all.
+    notices: str | None = None
 
 
 class Cluster(SQLModel, table=True):
@@ -66,6 +69,42 @@ class Cluster(SQLModel, table=True):
     framework: str = "eif2019"
     trust_conflicts: bool = False
     created_at: datetime = Field(sa_column=_utc())
+    visitors_per_host: int = 3  # the triads' size when they are proposed
+    # Archived: no new cycles, left out of lists unless asked for; its history is kept.
+    archived_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class ClusterChange(SQLModel, table=True):
+    """One change to a cluster's settings (name, framework, visitors per host, facilitator,
+    archived): who, when, what from and to. Appended, never changed."""
+
+    __tablename__ = "cluster_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: int = Field(foreign_key="cluster.id", index=True)
+    setting: str
+    old: str | None = None
+    new: str | None = None
+    actor: str
+    at: datetime = Field(sa_column=_utc())
+
+
+class PersonChange(SQLModel, table=True):
+    """One change to a person (name, e-mail, role, school, active, notices): who, when, what
+    from and to. A changed e-mail is found here, so history written under the old address
+    still names the person."""
+
+    __tablename__ = "person_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    setting: str
+    old: str | None = None
+    new: str | None = Field(default=None, index=True)
+    actor: str
+    at: datetime = Field(sa_column=_utc())
 
 
 class Membership(SQLModel, table=True):

@@ -40,7 +40,8 @@ def cluster(initialised: Invoke, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     for urn, email in HEADS.items():
         ok(initialised, *operator, "people", "add", email, "--name", f"Head {urn}",
            "--role", "head", "--school", urn)  # fmt: skip
-    ok(initialised, *operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
+    ok(initialised, *operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR,
+       "--framework", "eif2019")  # fmt: skip
     ok(initialised, "cluster", "add", "Northbrook", *URNS)
     ok(initialised, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27")
     ok(initialised, "trigger", CYCLE, "open_self_review")

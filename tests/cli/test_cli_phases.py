@@ -62,7 +62,8 @@ def set_up_cluster(review: Invoke, *, workflow: str | None = None, calendar: boo
     for urn, email in HEADS.items():
         ok(*operator, "people", "add", email, "--name", f"Head {urn}", "--role", "head",
            "--school", urn)  # fmt: skip
-    ok(*operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR)
+    ok(*operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR,
+       "--framework", "eif2019")  # fmt: skip
     ok(review, "cluster", "add", "Northbrook", *URNS)
     if calendar:
         ok(*operator, "calendar", "import", "Sample LA", str(SAMPLES / "term-dates-2026-27.csv"))

@@ -52,6 +52,7 @@ from review_engine.web.app import create_app
 from tests.conftest import FACILITATOR, SAMPLES
 from tests.http.conftest import BASE, csrf_of, sign_in
 from tests.integration.phase_helpers import (
+    CLUSTER,
     CYCLE,
     DEPUTY,
     HEADS,
@@ -264,7 +265,15 @@ def world(
 
 # --- walking the routes --------------------------------------------------------------------
 
-FILL = {"cycle": CYCLE, "version": "1", "number": "1", "fmt": "docx", "kind": "sef"}
+FILL = {
+    "cycle": CYCLE,
+    "version": "1",
+    "number": "1",
+    "fmt": "docx",
+    "kind": "sef",
+    "email": DEPUTY,  # a person's page: theirs, their facilitator's, nobody else's
+    "name": CLUSTER,  # a cluster's settings: its facilitator's (and admins')
+}
 FORM = {  # what a page's form might carry; fields a form does not take are ignored
     "decision": "accept",
     "reason": "Please add more evidence",
@@ -362,6 +371,11 @@ def _said(answer: Any) -> str:
     return found.group(1).strip() if found else answer.text[:200]
 
 
+def _main(html: str) -> str:
+    """What a page says, without the header (its navigation shows who is signed in)."""
+    return html.split('<main id="main">', 1)[-1].split("</main>", 1)[0]
+
+
 def _leaks(text: str, hidden: list[str]) -> list[str]:
     return [h for h in hidden if h in text]
 
@@ -419,6 +433,7 @@ def test_lists_and_counts_name_only_what_the_person_may_see(world: World, key: s
         if "GET" in r.methods and "{urn}" not in r.path and "{token" not in r.path
     ]
     part = who.facilitator or who.school in URNS
+    nowhere = _ask(world, key, "GET", "/no-such-page")
     for route in lists:
         if route.path.startswith("/sign-in"):
             continue
@@ -433,6 +448,8 @@ def test_lists_and_counts_name_only_what_the_person_may_see(world: World, key: s
             if answer.status_code != 404:  # the dashboard: facilitators and programme staff
                 problems.append(f"GET {url}: {answer.status_code}, not 404")
             continue
+        if answer.status_code == 404 and _main(answer.text) == _main(nowhere.text):
+            continue  # a page this person may not use: answered as a page that is not there
         if answer.status_code != 200:
             problems.append(f"GET {url}: {answer.status_code}")
         elif found := _leaks(answer.text, hidden):

@@ -1,0 +1,143 @@
+"""A cluster's settings (name, framework, visitors per host, facilitator, trust rule) and its
+change log, for its facilitator and programme admins; an admin also archives or restores it.
+Anyone else is answered 404, exactly as for a cluster that does not exist."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from review_engine.core.safe_text import CLUSTER_NAME_MAX
+from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
+from review_engine.runtime import Runtime
+from review_engine.services import clusters
+from review_engine.web.rendering import render
+from review_engine.web.session import acting
+
+router = APIRouter(include_in_schema=False)
+
+
+def cluster_url(name: str) -> str:
+    return f"/clusters/{quote(name, safe='')}"
+
+
+def _settings(rt: Runtime, name: str) -> clusters.ClusterSettings:
+    if len(name) > CLUSTER_NAME_MAX:
+        raise HTTPException(status_code=404)
+    try:
+        return clusters.cluster_settings(rt, name=name)
+    except (NotFound, InvalidInput):
+        raise HTTPException(status_code=404) from None
+
+
+def _page(
+    request: Request,
+    settings: clusters.ClusterSettings,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "cluster_settings.html",
+        status_code=status_code,
+        title=f"{settings.name}: settings",
+        c=settings,
+        values=values
+        or {
+            "name": settings.name,
+            "framework": settings.framework,
+            "visitors_per_host": str(settings.visitors_per_host),
+            "facilitator": settings.facilitator or "",
+            "trust_conflicts": "yes" if settings.trust_conflicts else "",
+        },
+        errors=errors or {},
+        cluster_url=cluster_url,
+        max_visitors=clusters.MAX_VISITORS,
+        saved=request.query_params.get("saved", ""),
+    )
+
+
+@router.get("/clusters/{name}", response_class=HTMLResponse)
+def cluster_page(request: Request, name: str, rt: Runtime = Depends(acting)) -> Response:
+    return _page(request, _settings(rt, name))
+
+
+def _field_of(message: str) -> str:
+    for field, words in (
+        ("framework", "framework"),
+        ("visitors_per_host", "visitors per host"),
+        ("facilitator", "facilitator"),
+        ("facilitator", "person"),
+        ("facilitator", "deactivated"),
+    ):
+        if words in message:
+            return field
+    return "name"
+
+
+@router.post("/clusters/{name}", response_class=HTMLResponse)
+def update_cluster(
+    request: Request,
+    name: str,
+    new_name: Annotated[str, Form(alias="name", max_length=2000)] = "",
+    framework: Annotated[str, Form(max_length=100)] = "",
+    visitors_per_host: Annotated[str, Form(max_length=10)] = "",
+    facilitator: Annotated[str, Form(max_length=2000)] = "",
+    trust_conflicts: Annotated[str, Form(max_length=10)] = "",
+    rt: Runtime = Depends(acting),
+) -> Response:
+    current = _settings(rt, name)
+    values = {
+        "name": new_name,
+        "framework": framework,
+        "visitors_per_host": visitors_per_host,
+        "facilitator": facilitator,
+        "trust_conflicts": trust_conflicts,
+    }
+    errors: dict[str, str] = {}
+    if not new_name.strip():
+        errors["name"] = "Enter the cluster's name."
+    visitors = visitors_per_host.strip()
+    if not (visitors.isascii() and visitors.isdigit() and len(visitors) <= 2):
+        errors["visitors_per_host"] = (
+            f"Enter the number of visiting schools per host, from 1 to {clusters.MAX_VISITORS}."
+        )
+    if not errors:
+        wanted_facilitator = facilitator.strip().lower() or None
+        try:
+            changed = clusters.update_cluster(
+                rt,
+                name=name,
+                new_name=new_name.strip(),
+                framework=framework,
+                visitors_per_host=int(visitors),
+                facilitator_email=wanted_facilitator
+                if current.is_admin and wanted_facilitator != current.facilitator
+                else None,
+                trust_conflicts=trust_conflicts == "yes",
+            )
+        except (InvalidInput, AlreadyExists, NotFound, NotPermitted) as exc:
+            errors[_field_of(exc.message)] = exc.message[0].upper() + exc.message[1:] + "."
+        else:
+            return RedirectResponse(f"{cluster_url(changed.name)}?saved=changed", 303)
+    return _page(request, current, status_code=400, values=values, errors=errors)
+
+
+@router.post("/clusters/{name}/archive")
+def archive(name: str, rt: Runtime = Depends(acting)) -> Response:
+    _settings(rt, name)
+    clusters.archive_cluster(rt, name=name)
+    return RedirectResponse(f"{cluster_url(name)}?saved=archived", 303)
+
+
+@router.post("/clusters/{name}/restore")
+def restore(name: str, rt: Runtime = Depends(acting)) -> Response:
+    _settings(rt, name)
+    clusters.archive_cluster(rt, name=name, archived=False)
+    return RedirectResponse(f"{cluster_url(name)}?saved=restored", 303)
