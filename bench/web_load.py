@@ -19,7 +19,12 @@ SEF stored more or less than once.
 PostgreSQL from REVIEW_BENCH_POSTGRES_URL (or REVIEW_TEST_POSTGRES_URL); a database of its own
 is created and dropped.
 
+`--dashboard N`: after the heads' run (or alone with `--heads 0`), a programme admin signs
+in and fetches the programme view of every cluster (`GET /dashboard`, 1,300 schools) N times
+one after another, then N times from 10 clients at once, and the CSV N times; prints p50/p95.
+
 Run: .venv/bin/python bench/web_load.py [--heads 100] [--seconds 60] [--clusters 260] [--quick]
+     [--dashboard 20]
 """
 
 from __future__ import annotations
@@ -68,6 +73,10 @@ SEF_TEXT = (SAMPLES / "sef-primary.md").read_text(encoding="utf-8")
 # --- the data set ----------------------------------------------------------------------------
 
 
+ADMIN_EMAIL = "admin@bench.example"
+DASHBOARD_CLIENTS = 10
+
+
 def head_email(urn: int) -> str:
     return f"head.{urn}@bench.example"
 
@@ -112,6 +121,15 @@ def build(url: str, n_clusters: int, size: int, folder: Path) -> list[tuple[str,
                         "active": True,
                     }
                     for c in range(n_clusters)
+                ]
+                + [
+                    {
+                        "email": ADMIN_EMAIL,
+                        "name": "Programme Admin",
+                        "role": Role.ADMIN.value,
+                        "school_urn": None,
+                        "active": True,
+                    }
                 ],
             )
         calendars.import_calendar(rt, name=CALENDAR, path=SAMPLES / "term-dates-2026-27.csv")
@@ -417,6 +435,71 @@ async def crowd(rt: Runtime, base: str, schools: list[tuple[str, int]], seconds:
     return tally
 
 
+# --- the programme admin's dashboard -------------------------------------------------------
+
+
+async def signed_in_admin(rt: Runtime, base: str, tally: Tally) -> httpx.AsyncClient:
+    """A client signed in as the programme admin (the caller closes it)."""
+    client = httpx.AsyncClient(
+        base_url=base, headers={"Origin": base}, follow_redirects=False, timeout=120
+    )
+    sent = await asyncio.to_thread(
+        signin.request_link, rt, email=ADMIN_EMAIL, client="bench-admin", base_url=base
+    )
+    assert sent.url, ADMIN_EMAIL
+    page = await call(tally, "admin sign-in link page", client, "GET", sent.url)
+    token = (csrf_of(page.text) if page is not None else "") or client.cookies.get(
+        "review_csrf", ""
+    )
+    await call(
+        tally, "admin sign in", client, "POST", sent.url, data={"csrf_token": token, "next": "/"}
+    )
+    return client
+
+
+async def dashboard_load(rt: Runtime, base: str, times: int) -> Tally:
+    """The programme view N times in a row, N times from 10 clients at once, the CSV N times."""
+    tally = Tally()
+    first_client = await signed_in_admin(rt, base, tally)
+    clients = [first_client]
+    for _ in range(DASHBOARD_CLIENTS - 1):  # one session (sign-in links are rate-limited)
+        clients.append(
+            httpx.AsyncClient(
+                base_url=base,
+                headers={"Origin": base},
+                cookies=first_client.cookies,
+                follow_redirects=False,
+                timeout=120,
+            )
+        )
+    try:
+        first = await call(tally, "dashboard (first)", clients[0], "GET", "/dashboard")
+        if first is None or first.status_code != 200 or "Programme dashboard" not in first.text:
+            tally.notes.append("the programme view did not answer 200 with its heading")
+        else:
+            tally.notes.append(
+                f"programme view: {first.text.count('<tr') - 1:,} table rows, "
+                f"{len(first.content) / 1e6:.1f} MB of HTML"
+            )
+        for _ in range(times):
+            await call(tally, "dashboard, one at a time", clients[0], "GET", "/dashboard")
+
+        async def one(client: httpx.AsyncClient, n: int) -> None:
+            for _ in range(n):
+                await call(
+                    tally, f"dashboard, {DASHBOARD_CLIENTS} at once", client, "GET", "/dashboard"
+                )
+
+        per = max(1, times // DASHBOARD_CLIENTS)
+        await asyncio.gather(*(one(c, per) for c in clients))
+        for _ in range(times):
+            await call(tally, "dashboard.csv", clients[0], "GET", "/dashboard.csv")
+    finally:
+        for client in clients:
+            await client.aclose()
+    return tally
+
+
 # --- figures ---------------------------------------------------------------------------------
 
 
@@ -513,6 +596,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10 heads for 10 s")
+    parser.add_argument(
+        "--dashboard",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then fetch the programme view N times as a programme admin (and from 10 clients)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.heads, args.seconds = 10, 10
@@ -545,7 +635,7 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> int:
         f"{time.perf_counter() - started:.1f} s (PostgreSQL)"
     )
     # Heads spread over the country: every nth school, so no two share much but the tables.
-    step = max(1, len(schools) // args.heads)
+    step = max(1, len(schools) // max(1, args.heads))
     chosen = schools[::step][: args.heads]
     rt = Runtime.open(Settings(database_url=url, data_dir=folder))
     try:
@@ -557,9 +647,25 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> int:
             started = time.perf_counter()
             tally = asyncio.run(crowd(rt, site, chosen, args.seconds))
             elapsed = time.perf_counter() - started
+            board: Tally | None = None
+            if args.dashboard:
+                print(
+                    f"programme admin: GET /dashboard over {len(schools):,} schools "
+                    f"{args.dashboard} times, then from {DASHBOARD_CLIENTS} clients at once"
+                )
+                started = time.perf_counter()
+                board = asyncio.run(dashboard_load(rt, site, args.dashboard))
+                board_elapsed = time.perf_counter() - started
     finally:
         rt.db.engine.dispose()
     show_first_traceback(folder / "serve.log")
+    board_errors = 0
+    if board is not None:
+        print("-- the programme view --")
+        board_errors, _ = report(board, board_elapsed)
+    if not chosen:
+        return 1 if board_errors else 0
+    print("-- the heads --")
     errors, p95 = report(tally, elapsed)
     print(
         f"overall p95 {p95 * 1000:.0f} ms against a target of {TARGET_P95 * 1000:.0f} ms: "
@@ -571,7 +677,7 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> int:
         f"versions per school: {dict(Counter(versions[u] for u in tally.submitted))}"
     )
     print(f"every submitted SEF stored exactly once: {'yes' if ok else 'no'}")
-    return 1 if errors or not ok else 0
+    return 1 if errors or board_errors or not ok else 0
 
 
 if __name__ == "__main__":
