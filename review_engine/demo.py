@@ -11,12 +11,17 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from review_engine.config import Settings
 from review_engine.core.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
 from review_engine.core.sef_file import SefFormat
+from review_engine.documents import agenda, hhmm
 from review_engine.errors import InvalidInput
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import (
@@ -58,6 +63,51 @@ def sample_path(name: str) -> Path:
     return Path(str(resources.files("review_engine.samples") / name))
 
 
+@cache
+def school_content() -> dict[int, dict[str, Any]]:
+    """What each sample school brings to the year (samples/demo-schools.yaml): its enquiry
+    question and focus, its own SEF sections, its write-up, its support action."""
+    text = sample_path("demo-schools.yaml").read_text(encoding="utf-8")
+    return {int(urn): entry for urn, entry in yaml.safe_load(text).items()}
+
+
+def sef_text(urn: int) -> str:
+    """The school's SEF in Markdown: the sample of its phase with its own enquiry question and
+    the sections it wrote itself."""
+    base = sample_path("sef-secondary.md" if urn in SECONDARY else "sef-primary.md")
+    head, *sections = base.read_text(encoding="utf-8").split("\n## ")
+    content = school_content().get(urn, {})
+    out = [head]
+    for section in sections:
+        title, _, body = section.partition("\n")
+        plain = title.replace("(optional)", "").strip()
+        if plain == "Enquiry question" and content.get("question"):
+            body = f"\n{content['question']}\n"
+        elif plain in content.get("sef", {}):
+            body = _sef_section(body, content["sef"][plain])
+        out.append(f"{title}\n{body}")
+    return "\n## ".join(out)
+
+
+def _sef_section(body: str, own: dict[str, str]) -> str:
+    """A SEF area's body with the school's own grade and fields in place of the sample's."""
+    grade = next((line for line in body.splitlines() if line.startswith("Grade:")), "Grade:")
+    if "grade" in own:
+        grade = f"Grade: {own['grade']}".rstrip()
+    fields = {"strengths": "Strengths", "areas_for_development": "Areas for development",
+              "evidence": "Evidence"}  # fmt: skip
+    kept = {key: _field(body, title) for key, title in fields.items()}
+    kept.update({k: str(v or "").strip() for k, v in own.items() if k in fields})
+    parts = [f"\n{grade}\n"]
+    parts += [f"### {title}\n\n{kept[key]}\n" for key, title in fields.items()]
+    return "\n".join(parts) + "\n"
+
+
+def _field(body: str, title: str) -> str:
+    _, found, rest = body.partition(f"### {title}\n")
+    return rest.split("\n### ", 1)[0].strip() if found else ""
+
+
 def _at(day: str, hour: int = 9) -> datetime:
     return datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=UTC)
 
@@ -87,11 +137,7 @@ def run(workdir: Path, *, out: Path, say: Say) -> DemoRun:
     ticks("2026-10-19")
     late = 990106
     sef.submit_sef(
-        rt.acting_as(heads[late]),
-        cycle=cycle,
-        urn=late,
-        fmt=SefFormat.MD,
-        text=sample_path("sef-primary.md").read_text(encoding="utf-8"),
+        rt.acting_as(heads[late]), cycle=cycle, urn=late, fmt=SefFormat.MD, text=sef_text(late)
     )
     sef.decide_sef(rt, cycle=cycle, urn=late, accept=True, reason=None)
     say("  ...the late SEF arrives after its reminder and is accepted")
@@ -172,7 +218,7 @@ def _self_review(
             continue  # this school is late: the tick will mark it overdue
         clock.advance(days=2)
         name = "sef-secondary.md" if urn in SECONDARY else "sef-primary.md"
-        text = sample_path(name).read_text(encoding="utf-8")
+        text = sef_text(urn)
         if urn == 990102:
             broken = text.replace("Grade: Good", "Grade: Very good", 1)
             try:
@@ -207,12 +253,6 @@ def _self_review(
     )
 
 
-_FOCUS = [
-    VisitFocus.LEARNING_WALK,
-    VisitFocus.JOINT_LESSON_OBSERVATIONS,
-    VisitFocus.SUBJECT_LEADER_INTERVIEWS,
-    VisitFocus.PUPIL_VOICE,
-]
 _VISIT_DAYS = [
     "2026-11-10",
     "2026-11-17",
@@ -232,32 +272,27 @@ def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], sa
         say(f"refused as expected: {refused}")
     for n, (host, head) in enumerate(sorted(heads.items())):
         as_host = rt.acting_as(head)
+        own = school_content()[host]
         visits.set_focus(
             as_host,
             cycle=cycle,
             host=host,
-            focus=_FOCUS[n % len(_FOCUS)],
-            question="To what extent do pupils who fall behind in reading catch up quickly?",
-            area="quality_of_education",
+            focus=VisitFocus(own["focus"]),
+            question=own["question"],
+            area=own["area"],
         )
         day = date.fromisoformat(_VISIT_DAYS[n])
-        visits.schedule(
+        slot = Slot.MORNING if n % 2 == 0 else Slot.AFTERNOON
+        visits.schedule(as_host, cycle=cycle, host=host, on=day, slot=slot)
+        visits.set_agenda(  # the usual outline of a morning or an afternoon visit
             as_host,
             cycle=cycle,
             host=host,
-            on=day,
-            slot=Slot.MORNING if n % 2 == 0 else Slot.AFTERNOON,
-        )
-        visits.set_agenda(
-            as_host,
-            cycle=cycle,
-            host=host,
-            host_staff=["Deputy head", "English lead"],
+            host_staff=["Deputy head", own["writeup"]["good_practice"][0]["contact"]],
             items=[
-                visits.AgendaItem("09:00", "Welcome and context from the head", "Head"),
-                visits.AgendaItem("09:30", "Learning walk", "Head with visitors"),
-                visits.AgendaItem("10:45", "Interviews with subject leaders", "English lead"),
-                visits.AgendaItem("11:45", "Feedback to the head", "Visiting heads"),
+                visits.AgendaItem(hhmm(a.start), a.activity, a.who)
+                for a in agenda.outline(slot)
+                if a.start is not None
             ],
         )
     for n, (host, head) in enumerate(sorted(heads.items())):
@@ -269,7 +304,7 @@ def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], sa
             host=host,
             kind="immediate",
             usefulness=5,
-            comment="Sharp questions and a useful afternoon",
+            comment=f"Sharp questions and a useful {'morning' if n % 2 == 0 else 'afternoon'}",
         )
         row = next(r for r in triads.show(rt, cycle=cycle) if r.host == host)
         feedback.give(
@@ -296,7 +331,8 @@ def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], sa
 
 
 def _write_up(rt: Runtime, cycle: str, heads: dict[int, str], row: triads.TriadRow) -> None:
-    draft = writeups.read_draft(sample_path("writeup-sample.yaml").read_text(encoding="utf-8"))
+    own = school_content()[row.host]["writeup"]
+    draft = writeups.read_draft(yaml.safe_dump(own, sort_keys=False), source="demo-schools.yaml")
     assert row.lead is not None
     lead = rt.acting_as(heads[row.lead])
 
@@ -341,17 +377,17 @@ def _support(
     directory = practice.list_practice(rt, cluster=CLUSTER)
     for n, urn in enumerate(members):
         as_school = rt.acting_as(heads[urn])
+        own = school_content()[urn]["action"]
         helper = next((p.urn for p in directory if p.urn != urn), None)
         actions.add_action(
             as_school,
             cycle=cycle,
             urn=urn,
             ebi=1,
-            title="Daily keep-up sessions in every Key Stage 1 class",
-            owner="English lead",
+            title=own["title"],
+            owner=own["owner"],
             supporting_urn=helper,
-            success_criteria="Keep-up sessions seen in every class on a learning "
-            "walk; 90% of pupils at the expected standard",
+            success_criteria=own["success_criteria"],
             due=date(2027, 5, 7) if n == 0 else None,
             due_half_term=None if n == 0 else HalfTerm.SUMMER_2,
         )
@@ -380,8 +416,7 @@ def _close_support(
                     cycle=cycle,
                     host=row.host,
                     kind="reflection",
-                    changed_practice="We introduced keep-up "
-                    "sessions in Year 1 after seeing them on the visit",
+                    changed_practice=school_content()[row.host]["reflection"],
                 )
                 break
     for urn in members[1:]:

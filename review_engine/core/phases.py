@@ -221,3 +221,69 @@ def missing(contract: PhaseContract, states: set[str], edges: set[Edge]) -> list
     lacks = [f"state {s}" for s in contract.states if s.value not in states]
     lacks += [f"transition {t} {a} -> {b}" for t, a, b in contract.edges if (t, a, b) not in edges]
     return lacks
+
+
+# --- the states in people's words --------------------------------------------------------------
+
+#: Each part's states as a head teacher would say them; the one place documents take them from
+#: (a state a workflow adds beyond its part's is shown from its name, see `state_words`).
+STATE_WORDS: dict[Part, dict[str, str]] = {
+    Part.SELF_REVIEW: {
+        S.NOT_STARTED: "Not started",
+        S.DRAFTING: "Being drafted",
+        S.SUBMITTED: "Submitted: to accept or return",
+        S.RETURNED: "Returned to the school",
+        S.ACCEPTED: "Accepted",
+    },
+    Part.PEER_VISIT: {
+        V.AWAITING_TRIAD: "Waiting for the triad",
+        V.TRIAD_ASSIGNED: "Triad formed: focus to choose",
+        V.FOCUS_AGREED: "Focus chosen: day to pick",
+        V.SCHEDULED: "Visit booked",
+        V.VISITED: "Visit held",
+        V.CANCELLED: "Cancelled",
+    },
+    Part.WRITE_UP: {
+        W.AWAITING_DRAFT: "Waiting for the draft",
+        W.DRAFTED: "Drafted: reviewers to agree",
+        W.REVIEWERS_AGREED: "Reviewers agreed: host to agree",
+        W.HOST_AGREED: "Host agreed: to publish",
+        W.PUBLISHED: "Published",
+    },
+    Part.SUPPORT: {
+        P.AWAITING_PLAN: "No plan yet",
+        P.PLAN_AGREED: "Plan agreed",
+        P.IN_PROGRESS: "Under way",
+        P.IMPACT_REVIEWED: "Impact reviewed",
+        P.CLOSED: "Closed",
+    },
+}
+
+#: The cycle's phases (the default workflow's cycle machine) as a facilitator says them.
+CYCLE_WORDS: dict[str, str] = {
+    "planned": "Not started yet",
+    "self_review": "Self-review",
+    "peer_review": "Peer visits",
+    "write_up": "Write-ups",
+    "support": "Support",
+    "closed": "Closed",
+    "cancelled": "Cancelled",
+}
+
+
+def as_words(name: str) -> str:
+    """A name a workflow file gave (a state, a machine) as words: "impact_reviewed" ->
+    "Impact reviewed"."""
+    return name.replace("_", " ").strip().capitalize()
+
+
+def state_words(part: Part | None, state: str) -> str:
+    """A per-school state in words: its part's words, else its name as words; "" stays ""."""
+    if not state:
+        return ""
+    return STATE_WORDS.get(part, {}).get(state, as_words(state)) if part else as_words(state)
+
+
+def cycle_words(state: str) -> str:
+    """The cycle's state in words: "peer_review" -> "Peer visits"."""
+    return CYCLE_WORDS.get(state, as_words(state))

@@ -100,12 +100,22 @@ class SefSummaryContext:
 
 @dataclass(frozen=True, slots=True)
 class AgendaItem:
-    """One line of the visit agenda."""
+    """One line of the visit agenda (start is None for a time the host has still to agree)."""
 
-    start: time
+    start: time | None
     activity: str
     who: str
     end: time | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostSef:
+    """The host's self-evaluation as its reviewers read it before the visit."""
+
+    framework: str
+    version: int
+    areas: tuple[SefArea, ...] = ()
+    submitted_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,9 @@ class VisitPackContext:
     arrival_time: time | None = None
     contact: Person | None = None
     practical_notes: str | None = None
+    host_sef: HostSef | None = None
+    #: An outline for the slot, shown while no agenda is agreed (morning or afternoon times).
+    suggested_agenda: tuple[AgendaItem, ...] = ()
 
 
 # --- 3. WWW/EBI report -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from review_engine.documents.context import (
     ClusterReportContext,
@@ -30,8 +31,11 @@ def render(
     *,
     fmt: Format,
     docx_template: str | os.PathLike[str] | None = None,
+    author: str | None = None,
+    now: datetime | None = None,
 ) -> bytes:
-    """Render a typed context as a document in fmt; docx_template lends its styles to Word."""
+    """Render a typed context as a document in fmt; docx_template lends its styles to Word,
+    whose properties name `author` (the cluster) and were created and modified `now`."""
     kind = DocumentKind(kind)
     try:
         fmt = Format(fmt)
@@ -53,7 +57,7 @@ def render(
     if fmt is Format.PDF:  # printed in a worker process: see exporters' note on exit crashes
         return exporters.render_pdfs([(kind, context)], processes=1)[0]
     if fmt is Format.DOCX:
-        return exporters.to_docx(kind, context, template=docx_template)
+        return exporters.to_docx(kind, context, template=docx_template, author=author, now=now)
     return exporters.to_csv(kind, context)
 
 

@@ -86,6 +86,13 @@ SHARING_LABELS: dict[SharingLevel, str] = {
     SharingLevel.NAMED: "Shared with the schools the host named",
 }
 SLOT_LABELS: dict[Slot, str] = {Slot.MORNING: "Morning", Slot.AFTERNOON: "Afternoon"}
+#: What each RAG status means, for the key printed beside every RAG table.
+RAG_MEANINGS: dict[Rag, str] = {
+    Rag.RED: "off track",
+    Rag.AMBER: "at risk",
+    Rag.GREEN: "on track",
+    Rag.COMPLETE: "done",
+}
 PEER_REVIEW_NOTICE = (
     "This is a peer review by colleague head teachers, not an inspection judgement. "
     "It does not grade the school and is not an Ofsted judgement."
@@ -151,6 +158,71 @@ def due_label(action: SupportAction) -> str:
     return "not set"
 
 
+# --- who a document is for: the marking on every page and the note at its end -------------
+
+_CONFIDENTIAL = "CONFIDENTIAL: for the school, its reviewers and the cluster facilitator"
+MARKINGS: dict[DocumentKind, str] = {
+    DocumentKind.SEF_SUMMARY: _CONFIDENTIAL,
+    DocumentKind.VISIT_PACK: (
+        "CONFIDENTIAL: for the host school, its visiting reviewers and the cluster facilitator"
+    ),
+    DocumentKind.WRITEUP_REPORT: _CONFIDENTIAL,
+    DocumentKind.SUPPORT_PLAN: (
+        "CONFIDENTIAL: for the school, its supporting schools and the cluster facilitator"
+    ),
+    DocumentKind.CLUSTER_REPORT: (
+        "CONFIDENTIAL: for the cluster facilitator and the heads of the cluster's schools"
+    ),
+    DocumentKind.PRACTICE_DIRECTORY: "RESTRICTED: for the schools of the cluster only",
+}
+_WRITEUP_MARKINGS: dict[SharingLevel, str] = {
+    SharingLevel.REVIEWERS: (
+        "CONFIDENTIAL: for the host school, its reviewers and the cluster facilitator"
+    ),
+    SharingLevel.CLUSTER: "CONFIDENTIAL: for the schools of the cluster only",
+    SharingLevel.NAMED: (
+        "CONFIDENTIAL: for the host school, its reviewers, the facilitator and the schools named"
+    ),
+}
+_SCHOOL_NOTE = (
+    "Confidential to the school, its reviewers and the cluster facilitator unless the school "
+    "agrees to share it."
+)
+AUDIENCE_NOTES: dict[DocumentKind, str] = {
+    DocumentKind.SEF_SUMMARY: _SCHOOL_NOTE,
+    DocumentKind.VISIT_PACK: _SCHOOL_NOTE,
+    DocumentKind.WRITEUP_REPORT: _SCHOOL_NOTE,
+    DocumentKind.SUPPORT_PLAN: _SCHOOL_NOTE,
+    DocumentKind.CLUSTER_REPORT: (
+        "For the cluster facilitator and the heads of the cluster's schools. School write-ups "
+        "and self-evaluations are not included."
+    ),
+    DocumentKind.PRACTICE_DIRECTORY: (
+        "Shared with the schools of the cluster, with the agreement of each school named."
+    ),
+}
+
+
+def marking(kind: DocumentKind, context: DocumentContext) -> str:
+    """The confidentiality marking printed at the top of every page of a document (fixed
+    words, never a name, so it is safe in a stylesheet and a page header)."""
+    if isinstance(context, WriteupReportContext):
+        return _WRITEUP_MARKINGS[SharingLevel(context.sharing)]
+    return MARKINGS[DocumentKind(kind)]
+
+
+def audience_note(kind: DocumentKind) -> str:
+    """The sentence at the end of a document saying whom it is for."""
+    return AUDIENCE_NOTES[DocumentKind(kind)]
+
+
+def css_string(text: str) -> Markup:
+    """Text as a quoted CSS string (for @page content): quotes, backslashes, line ends and
+    angle brackets escaped, so nothing can leave the string or the <style> element."""
+    out = "".join(c if c.isalnum() or c in " .,:;'!?()-" else f"\\{ord(c):06x}" for c in text)
+    return Markup(f'"{out}"')
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~]|&(?=#?\w+;))")
 _MD_LINE_START = re.compile(r"^(\s*\d{0,9})([.)])(?=\s|$)|^(\s*)([-+=])(?=[\s=-]|$)")
 _WS_RUN = re.compile(r"\s*[\r\n]+\s*")
@@ -202,6 +274,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "due_label": due_label,
     "nl2br": nl2br,
     "md": markdown_escape,
+    "css_string": css_string,
 }
 
 
@@ -226,6 +299,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(FILTERS)
     env.globals["PEER_REVIEW_NOTICE"] = PEER_REVIEW_NOTICE
     env.globals["RAG"] = Rag
+    env.globals["RAG_MEANINGS"] = RAG_MEANINGS
     return env
 
 
@@ -293,14 +367,20 @@ def check_format(kind: DocumentKind, fmt: Format) -> None:
 def render_html(kind: DocumentKind, context: DocumentContext) -> str:
     """The document as one self-contained, printable HTML page."""
     check_context(kind, context)
-    return _template(kind, Format.HTML).render(
-        doc=context, title=document_title(kind, context), kind=kind
-    )
+    return _template(kind, Format.HTML).render(**_globals(kind, context))
 
 
 def render_markdown(kind: DocumentKind, context: DocumentContext) -> str:
     """The document as Markdown (user text escaped so it shows literally)."""
     check_context(kind, context)
-    return _template(kind, Format.MD).render(
-        doc=context, title=document_title(kind, context), kind=kind
-    )
+    return _template(kind, Format.MD).render(**_globals(kind, context))
+
+
+def _globals(kind: DocumentKind, context: DocumentContext) -> dict[str, Any]:
+    return {
+        "doc": context,
+        "title": document_title(kind, context),
+        "kind": kind,
+        "marking": marking(kind, context),
+        "audience": audience_note(kind),
+    }

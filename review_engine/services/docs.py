@@ -8,6 +8,8 @@ the facilitator's.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,12 +17,19 @@ from datetime import date, time
 from functools import partial
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from review_engine import documents
 from review_engine.core.domain import HalfTerm, Rag, SharingLevel, Slot, VisitFocus
-from review_engine.core.phases import VisitState
-from review_engine.documents import DocumentKind, Format, exporters, files, invites
+from review_engine.core.phases import (
+    Part,
+    VisitState,
+    WriteUpState,
+    as_words,
+    cycle_words,
+    state_words,
+)
+from review_engine.documents import DocumentKind, Format, agenda, exporters, files, invites
 from review_engine.documents import context as dc
 from review_engine.errors import (
     InvalidInput,
@@ -33,8 +42,10 @@ from review_engine.runtime import Runtime
 from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
 from review_engine.services import writeups as writeup_svc
 from review_engine.services._context import open_cycle
-from review_engine.store.models import Person, Review, School
+from review_engine.services._due_work import OpenCycle, owed_work
+from review_engine.store.models import Person, Review, ReviewState, School
 from review_engine.store.phase_tables import TriadPlace, VisitPlan
+from review_engine.store.schedule_tables import PlanStep
 
 Progress = Callable[[int, int], None]
 
@@ -159,7 +170,16 @@ def render_to_folder(
     else:
         datas = []
         for n, (kind, context) in enumerate(items, start=1):
-            datas.append(documents.render(kind, context, fmt=fmt, docx_template=word_template))
+            datas.append(
+                documents.render(
+                    kind,
+                    context,
+                    fmt=fmt,
+                    docx_template=word_template,
+                    author=_author(context),
+                    now=rt.clock.now(),
+                )
+            )
             if progress:
                 progress(n, len(items))
     written = []
@@ -175,8 +195,74 @@ def _ref(school: School) -> dc.SchoolRef:
     return dc.SchoolRef(school.name, str(school.urn))
 
 
-def _lines(text: str) -> tuple[str, ...]:
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+def _author(context: dc.DocumentContext) -> str:
+    """The cluster a document comes from (its author in a Word file's properties)."""
+    if isinstance(context, dc.ClusterReportContext | dc.PracticeDirectoryContext):
+        return context.cluster
+    return context.cycle.rsplit("/", 1)[0]
+
+
+_MARKER = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'’”)]*$")
+
+
+def _points(text: str | None) -> tuple[str, ...]:
+    """A field a person typed as the points a list shows: a blank line, a list marker (-, *,
+    1.) or a new sentence on a new line starts a point; a line wrapped mid-sentence carries
+    on the point before it. Blank (or None) is no points at all."""
+    points: list[list[str]] = []
+    fresh = True
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line:
+            fresh = True
+            continue
+        marked = _MARKER.match(line)
+        if marked:
+            line = line[marked.end() :].strip()
+        new_sentence = bool(points) and (
+            _ENDS_SENTENCE.search(points[-1][-1]) is not None and line[:1].isupper()
+        )
+        if fresh or marked or new_sentence or not points:
+            points.append([line])
+        else:
+            points[-1].append(line)
+        fresh = False
+    return tuple(" ".join(p) for p in points if " ".join(p).strip())
+
+
+def _address(school: School) -> str:
+    """The school's postal address above its postcode, one line each: name, street, locality,
+    town (the street and locality where the school's record holds them)."""
+    parts = [school.name, *(getattr(school, f, None) for f in ("street", "locality")), school.town]
+    return "\n".join(dict.fromkeys(str(p).strip() for p in parts if p and str(p).strip()))
+
+
+def _area_views(view: sef.SefView) -> tuple[dc.SefArea, ...]:
+    return tuple(
+        dc.SefArea(
+            a.title,
+            a.grade_label,
+            _points(a.strengths),
+            _points(a.areas_for_development),
+            _points(a.evidence),
+        )
+        for a in view.areas
+    )
+
+
+def _host_sef(rt: Runtime, cycle: str, urn: int) -> dc.HostSef | None:
+    """The host's SEF for its reviewers; None while it has none or the reader may not see it."""
+    try:
+        view = sef.show_sef(rt, cycle=cycle, urn=urn)
+    except ReviewEngineError:
+        return None
+    return dc.HostSef(
+        framework=view.framework,
+        version=view.version,
+        areas=_area_views(view),
+        submitted_on=view.submitted_at.date(),
+    )
 
 
 def _sef(rt: Runtime, cycle: str, school: School) -> dc.SefSummaryContext:
@@ -195,16 +281,7 @@ def _sef(rt: Runtime, cycle: str, school: School) -> dc.SefSummaryContext:
             ofsted_date=school.ofsted_last_inspection,
         ),
         framework=view.framework,
-        areas=tuple(
-            dc.SefArea(
-                a.title,
-                a.grade_label,
-                _lines(a.strengths),
-                _lines(a.areas_for_development),
-                _lines(a.evidence),
-            )
-            for a in view.areas
-        ),
+        areas=_area_views(view),
         enquiry_question=view.enquiry_question,
         submitted_on=view.submitted_at.date(),
         version=view.version,
@@ -247,19 +324,23 @@ def _visit(
         enquiry_question=view.enquiry_question,
         agenda=tuple(dc.AgendaItem(_time(a.time), a.activity, a.who) for a in view.agenda),
         host_staff=tuple(dc.Person(name=s) for s in view.host_staff),
-        address=school.town,
+        address=_address(school),
         postcode=school.postcode,
         arrival_time=invites.SLOT_TIMES[Slot(view.slot)][0],
         contact=dc.Person(head.name, head.email) if head else None,
+        host_sef=_host_sef(rt, cycle, school.urn),
+        suggested_agenda=agenda.outline(Slot(view.slot)) if not view.agenda else (),
     )
 
 
-def _time(text: str) -> time:
+def _time(text: str) -> time | None:
+    """A stored agenda time (HH:MM); None for one that is not a time, shown as "to agree"
+    rather than as a time nobody chose."""
     try:
-        hours, minutes = text.split(":", 1)
+        hours, minutes = text.strip().split(":", 1)
         return time(int(hours), int(minutes))
     except ValueError:
-        return time(9, 0)
+        return None
 
 
 def _writeup(
@@ -290,7 +371,7 @@ def _writeup(
             )
             for p in view.good_practice
         ),
-        next_steps=_lines(view.next_steps),
+        next_steps=_points(view.next_steps),
         sharing=SharingLevel(view.sharing) if view.sharing else SharingLevel.REVIEWERS,
         shared_with=tuple(str(u) for u in view.shared_with),
         agreed_on=view.published_at.date() if view.published_at else None,
@@ -332,31 +413,22 @@ def _cluster_report(rt: Runtime, cycle: str, cluster: str) -> dc.ClusterReportCo
     scores = [f.usefulness for f in given if f.usefulness is not None]
     rag = Counter(a.rag for a in acts)
     today = rt.clock.now().date()
-    overdue = tuple(
-        dc.OverdueItem(
-            school=a.school,
-            item=f"action {a.number}: {a.title}",
-            due=a.due,
-            days_overdue=(today - a.due).days,
-        )
-        for a in acts
-        if a.overdue and a.due is not None
-    )
+    words = _machine_words(rt, cycle)
     dates = _visit_dates(rt, cycle)
     return dc.ClusterReportContext(
         cluster=cluster,
         cycle=status.cycle,
-        cycle_state=status.state,
+        cycle_state=cycle_words(status.state),
         as_of=today,
-        phases=tuple(m.replace("_", " ") for m in status.machines),
+        phases=tuple(words[m][0] for m in status.machines),
         schools=tuple(
             dc.SchoolStatus(
                 dc.SchoolRef(s.name, str(s.urn)),
-                tuple(s.states.get(m, "") for m in status.machines),
+                tuple(state_words(words[m][1], s.states.get(m, "")) for m in status.machines),
             )
             for s in status.schools
         ),
-        overdue=overdue,
+        overdue=tuple(_overdue(rt, cycle, today, acts, status)),
         triads=tuple(
             dc.TriadSummary(
                 r.host_name,
@@ -384,6 +456,120 @@ def _cluster_report(rt: Runtime, cycle: str, cluster: str) -> dc.ClusterReportCo
             for p in practice.list_practice(rt, cluster=cluster)
         ),
     )
+
+
+def _machine_words(rt: Runtime, cycle: str) -> dict[str, tuple[str, Part | None]]:
+    """Each per-school machine of the cycle's workflow: its name in words (the workflow's
+    `label:`, else its part's) and the part it plays, whose states have words."""
+    with rt.db.transaction() as session:
+        definition = open_cycle(session, rt, cycle).definition
+        return {
+            m.name: (as_words(definition.label(m.name)), m.part) for m in definition.school_machines
+        }
+
+
+def _overdue(
+    rt: Runtime,
+    cycle: str,
+    today: date,
+    acts: list[actions.ActionView],
+    status: cycles.CycleStatus,
+) -> list[dc.OverdueItem]:
+    """All work past its due date: SEFs and write-ups (the tick's own reckoning of what is
+    owed), visits not held (booked for a day gone by, or not booked when peer visits ended),
+    feedback not given, and support actions not complete (of a plan still open). A closed
+    or cancelled cycle owes nothing more."""
+    found: list[tuple[int, str, date]] = []  # (school that owes it, what, due)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        row = ctx.cycle
+        names = dict(
+            session.exec(
+                select(School.urn, School.name)
+                .join(Review, col(Review.school_urn) == School.urn)
+                .where(Review.cycle_id == ctx.cycle_id)
+            ).all()
+        )
+        parts = ctx.definition.parts
+        open_cycle_row = OpenCycle(
+            ctx.cycle_id, row.cluster_id, row.academic_year, row.workflow_hash, row.state
+        )
+        if row.state in ctx.definition.cycle_machine.final:
+            return []
+        owed = owed_work(session, {ctx.cycle_id: open_cycle_row}, today)
+        for o in owed:
+            if o.due >= today or o.part not in (Part.SELF_REVIEW, Part.WRITE_UP):
+                continue  # actions come from their own list below; visits from the plans
+            if o.part is Part.SELF_REVIEW:
+                what = f"SEF not submitted ({state_words(o.part, o.state).lower()})"
+            else:
+                host = names.get(o.urn, str(o.urn))
+                what = f"write-up of the visit to {host} ({state_words(o.part, o.state).lower()})"
+            found.append((o.notify_urn, what, o.due))
+        visit = parts.get(Part.PEER_VISIT)
+        if visit is not None:
+            found += _overdue_visits(session, ctx.cycle_id, visit.name, today)
+        found += [
+            (
+                f.from_urn,
+                f"{'immediate feedback' if f.kind == 'immediate' else 'reflection'} on the "
+                f"visit to {names.get(f.host, f.host)}",
+                f.due,
+            )
+            for f in feedback.missing(ctx, today=today)
+            if f.due < today
+        ]
+    support = parts.get(Part.SUPPORT)
+    closed = {
+        s.urn
+        for s in status.schools
+        if support is not None and s.states.get(support.name) in support.final
+    }
+    found += [
+        (a.urn, f"action {a.number}: {a.title}", a.due)
+        for a in acts
+        if a.overdue and a.due is not None and a.rag != Rag.COMPLETE and a.urn not in closed
+    ]
+    found.sort(key=lambda f: (f[2], names.get(f[0], ""), f[1]))
+    return [
+        dc.OverdueItem(
+            school=names.get(urn, str(urn)), item=what, due=due, days_overdue=(today - due).days
+        )
+        for urn, what, due in found
+    ]
+
+
+def _overdue_visits(
+    session: Session, cycle_id: int, machine: str, today: date
+) -> list[tuple[int, str, date]]:
+    """Visits booked for a day gone by and not recorded as held; and, once the peer visits'
+    half-terms are over, visits never booked."""
+    step = session.exec(
+        select(PlanStep).where(
+            PlanStep.cycle_id == cycle_id,
+            PlanStep.kind == "boundary",
+            PlanStep.from_state == "peer_review",
+        )
+    ).first()
+    closes = step.due_on if step is not None else None
+    rows = session.exec(
+        select(Review.school_urn, ReviewState.state, col(VisitPlan.visit_date))
+        .join(ReviewState, col(ReviewState.review_id) == Review.id)
+        .outerjoin(VisitPlan, col(VisitPlan.review_id) == Review.id)
+        .where(Review.cycle_id == cycle_id, ReviewState.machine == machine)
+    ).all()
+    found: list[tuple[int, str, date]] = []
+    for urn, state, day in rows:
+        if state == VisitState.SCHEDULED and day is not None and day < today:
+            found.append((urn, f"visit of {documents.long_date(day)} not recorded as held", day))
+        elif (
+            state not in (VisitState.SCHEDULED, VisitState.VISITED, VisitState.CANCELLED)
+            and closes is not None
+            and closes < today
+        ):
+            words = state_words(Part.PEER_VISIT, state).lower()
+            found.append((urn, f"visit not booked ({words})", closes))
+    return found
 
 
 def _notable(given: list[feedback.FeedbackView]) -> list[str]:
@@ -459,7 +645,7 @@ def writeup_report(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[
     write-up that does not exist."""
     if fmt not in documents.supported_formats(DocumentKind.WRITEUP_REPORT):
         raise InvalidInput(f"the write-up report does not come as {fmt.value}")
-    writeup_svc.report_for(rt, cycle=cycle, host=host)  # refuses, as NotFound, before anything
+    view = writeup_svc.report_for(rt, cycle=cycle, host=host)  # refuses (NotFound) first
     row = {r.host: r for r in triads.show(rt, cycle=cycle)}.get(host)
     urns = [host, *(row.visitors if row else [])]
     with rt.db.transaction() as session:
@@ -472,8 +658,45 @@ def writeup_report(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[
         }
     assert school is not None
     context = _writeup(rt, cycle, school, row, heads)
-    data = documents.render(DocumentKind.WRITEUP_REPORT, context, fmt=fmt)
-    return documents.suggested_filename(DocumentKind.WRITEUP_REPORT, context, fmt), data
+    name = documents.suggested_filename(DocumentKind.WRITEUP_REPORT, context, fmt)
+    if fmt is Format.PDF and view.state == WriteUpState.PUBLISHED:
+        return name, _stored_pdf(rt, context, version=view.version)
+    data = documents.render(
+        DocumentKind.WRITEUP_REPORT,
+        context,
+        fmt=fmt,
+        author=_author(context),
+        now=rt.clock.now(),
+    )
+    return name, data
+
+
+def _stored_pdf(rt: Runtime, context: dc.WriteupReportContext, *, version: int) -> bytes:
+    """A published write-up's PDF, printed once and kept under the data directory
+    (documents/writeups/<cycle>/<host>-v<version>-<digest>.pdf, written atomically): the
+    digest is of the report's HTML as this reader sees it, so a new version, a new sharing
+    choice or a new template prints afresh and nobody is served what they may not read."""
+    html = documents.render_html(DocumentKind.WRITEUP_REPORT, context)
+    digest = hashlib.sha256(html.encode("utf-8")).hexdigest()[:20]
+    folder = rt.settings.data_dir / "documents" / "writeups" / files.safe_filename(context.cycle)
+    stem = f"{files.safe_filename(context.host.urn)}-v{version}"
+    path = folder / f"{stem}-{digest}.pdf"
+    try:
+        data = path.read_bytes()
+        if data.startswith(b"%PDF-"):
+            return data
+    except OSError:
+        pass
+    data = documents.render(DocumentKind.WRITEUP_REPORT, context, fmt=Format.PDF)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files.write_atomic(path, data)
+        for old in folder.glob(f"{files.safe_filename(context.host.urn)}-v*.pdf"):
+            if not old.name.startswith(f"{stem}-"):  # an earlier version's print
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full disk: serve the print, keep nothing
+        pass
+    return data
 
 
 # --- the web pages ----------------------------------------------------------------------------

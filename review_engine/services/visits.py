@@ -190,6 +190,10 @@ def set_agenda(
             Part.PEER_VISIT, VisitTrigger.SCHEDULE, host, f"set the agenda of the visit to {host}"
         )
         plan = _plan(ctx, host)
+        items = [
+            AgendaItem(agenda_time(i.time, plan.slot, f"agenda item {n}"), i.activity, i.who)
+            for n, i in enumerate(items, start=1)
+        ]
         plan.agenda = [vars(i) for i in items]
         plan.host_staff = host_staff
         session.add(plan)
@@ -496,3 +500,18 @@ def _require_seen(ctx: CycleContext, host: int) -> Review:
     except NotPermitted:
         raise NotFound("school", host, f"it is not part of cycle {ctx.label}") from None
     return review
+
+
+def agenda_time(at: str, slot: str | None, where: str) -> str:
+    """An agenda time as HH:MM, checked as the agenda form checks it (a time of day, inside
+    the visit's half-day once it has one); InvalidInput in one line otherwise."""
+    match = _TIME.match(at.strip())
+    if match is None:
+        raise InvalidInput(f"{where}: {at!r} is not a time; write it as HH:MM, e.g. 09:15")
+    hhmm = f"{int(match[1]):02d}:{match[2]}"
+    bounds = SLOT_TIMES.get(Slot(slot)) if slot in set(Slot) else None
+    if bounds and not (bounds[0] <= time(int(match[1]), int(match[2])) <= bounds[1]):
+        raise InvalidInput(
+            f"{where}: {hhmm} is outside the {slot} visit ({bounds[0]:%H:%M} to {bounds[1]:%H:%M})"
+        )
+    return hhmm

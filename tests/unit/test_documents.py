@@ -305,8 +305,9 @@ def test_every_template_renders(kind: DocumentKind, build: Any, fmt: Format) -> 
         assert text.startswith("<!DOCTYPE html>")
         assert '<html lang="en-GB">' in text
         assert "@page" in text and "counter(pages)" in text
-    else:
-        assert text.startswith("# ")
+    else:  # the confidentiality marking, then the title
+        assert text.startswith(("**CONFIDENTIAL: ", "**RESTRICTED: "))
+        assert "\n# " in text
 
 
 def test_the_environment_is_built_once_strict_and_escapes_html_only() -> None:
@@ -556,16 +557,18 @@ def test_csv_has_a_bom_and_round_trips_st_marys() -> None:
     )
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["School", "URN", "self_review", "peer_visit", "write_up", "support"]
-    assert rows[1][:2] == ["St Mary’s C of E Primary", "105000"]
-    assert data.count(b"\r\n") == 3
+    assert rows[0][0].startswith("CONFIDENTIAL: ")
+    assert rows[1] == ["School", "URN", "self_review", "peer_visit", "write_up", "support"]
+    assert rows[2][:2] == ["St Mary’s C of E Primary", "105000"]
+    assert data.count(b"\r\n") == 4
 
 
 def test_csv_support_plan_actions_table() -> None:
     data = render(
         DocumentKind.SUPPORT_PLAN, full_context(DocumentKind.SUPPORT_PLAN), fmt=Format.CSV
     )
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    text = data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text.split("\r\n", 1)[1])))  # after the marking
     assert [r["RAG status"] for r in rows] == ["Amber", "Red", "Green", "Complete"]
     assert rows[0]["Due date"] == "2027-07-16" and rows[1]["Due half-term"] == "Summer 1"
     assert rows[0]["Supporting school"] == HOLY_TRINITY
@@ -576,7 +579,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas() -> None:
         "C", ST_MARYS, (SupportAction('=HYPERLINK("http://x")', "@owner", "-1", Rag.RED),)
     )
     row = list(csv.reader(io.StringIO(render(DocumentKind.SUPPORT_PLAN, context, fmt=Format.CSV)
-                                      .decode("utf-8-sig"))))[1]  # fmt: skip
+                                      .decode("utf-8-sig"))))[2]  # fmt: skip
     assert row[1:5] == ['\'=HYPERLINK("http://x")', "'@owner", "", "'-1"]
 
 
@@ -636,7 +639,7 @@ def test_write_atomic_leaves_no_temp_file_on_error(
     def fail(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(exporters.os, "replace", fail)
+    monkeypatch.setattr(files.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         files.write_atomic(target, b"new")
     assert os.listdir(tmp_path) == ["report.pdf"]
