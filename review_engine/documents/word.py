@@ -590,7 +590,7 @@ def _docx_cluster(w: _Word, c: ClusterReportContext) -> None:
     if c.schools:
         w.table(("School", "URN", *c.phases),
                 [(s.school.name, s.school.urn, *s.states) for s in c.schools],
-                widths=(3, 1.3, *([2] * len(c.phases))))  # fmt: skip
+                widths=(3, 1.8, *([2] * len(c.phases))))  # fmt: skip
     else:
         w.para("No schools in this cycle yet.", italic=True)
     w.heading("Overdue", 1)
