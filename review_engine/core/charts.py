@@ -10,6 +10,7 @@ also named in a legend and every bar carries its figure as text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -74,6 +75,19 @@ def _legend(series: Sequence[Series], y: int) -> list[str]:
 
 def _scale(top: float) -> float:
     return top if top > 0 else 1.0
+
+
+def _axis_top(top: float) -> float:
+    """The axis's top: whole numbers of schools split in four equal steps."""
+    return float(max(4, math.ceil(top / 4) * 4)) if top == int(top) else _scale(top)
+
+
+def _text_on(colour: str) -> str:
+    """Ink or white, whichever reads better on the colour (WCAG relative luminance)."""
+    rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#ffffff" if (1.05 / (luminance + 0.05)) >= 4.5 else INK
 
 
 def bar_chart(
@@ -175,7 +189,7 @@ def stacked_bar_chart(
                 if width >= 18:
                     out.append(
                         f'<text x="{x + width / 2:.1f}" y="{y + ROW - 7}" text-anchor="middle" '
-                        f'fill="#ffffff">{_figure(value)}</text>'
+                        f'fill="{_text_on(colour)}">{_figure(value)}</text>'
                     )
             x += width
         out.append(
@@ -196,10 +210,10 @@ def line_chart(
     """Lines over the x labels (months, say), one per series, with a dot and its figure at
     each point, and the axis from zero to the largest figure."""
     height = 260
-    left, right, top_pad, bottom = 48, WIDTH - 16, 32, height - 32
+    left, right, top_pad, bottom = 48, WIDTH - 32, 32, height - 32
     out = _open(chart_id, title, desc, height)
     out += _legend(series, 8)
-    top = _scale(max((v for s in series for v in s.values), default=0))
+    top = _axis_top(max((v for s in series for v in s.values), default=0))
     for step in range(5):
         value = top * step / 4
         y = bottom - (bottom - top_pad) * step / 4

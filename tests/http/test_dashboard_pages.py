@@ -257,3 +257,18 @@ def test_a_completed_action_is_not_overdue(
     assert len([o for o in status.overdue if "action" in o]) == 1
     year = client.get(year_url(host)).text
     assert "Keep-up sessions 1" in year and "Keep-up sessions 2" in year
+
+
+def test_charts_escape_every_text_and_carry_their_title() -> None:
+    from review_engine.core import charts
+
+    svg = charts.stacked_bar_chart(
+        "c1", "Title <b>", "Desc & more", ["<script>x</script>"],
+        [charts.Series("Done", (3.0,), "#00703c"), charts.Series("In progress", (2.0,), "#f47738")],
+    )  # fmt: skip
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert '<title id="c1-title">Title &lt;b&gt;</title>' in svg
+    assert 'aria-labelledby="c1-title c1-desc"' in svg and "Desc &amp; more" in svg
+    assert 'fill="#0b0c0c">2</text>' in svg  # dark figures on amber, for contrast
+    line = charts.line_chart("c2", "t", "d", ["Sep", "Oct"], [charts.Series("a", (0.0, 3.0))])
+    assert ">0.8<" not in line and ">4<" in line  # whole schools on the axis
