@@ -21,6 +21,7 @@ from review_engine.core.phases import (
     VisitState,
     VisitTrigger,
     WriteUpTrigger,
+    state_words,
 )
 from review_engine.core.relations import Relation
 from review_engine.core.workflow import MachineDef, WorkflowDef
@@ -50,46 +51,6 @@ from review_engine.store.phase_tables import (
 )
 from review_engine.store.schedule_tables import OverdueMark
 
-STATE_WORDS: dict[Part, dict[str, str]] = {
-    Part.SELF_REVIEW: {
-        "not_started": "Not started",
-        "drafting": "Being drafted",
-        "submitted": "Submitted: to accept or return",
-        "returned": "Returned to the school",
-        "accepted": "Accepted",
-    },
-    Part.PEER_VISIT: {
-        "awaiting_triad": "Waiting for the triad",
-        "triad_assigned": "Triad formed: focus to choose",
-        "focus_agreed": "Focus chosen: day to pick",
-        "scheduled": "Visit booked",
-        "visited": "Visit held",
-        "cancelled": "Cancelled",
-    },
-    Part.WRITE_UP: {
-        "awaiting_draft": "Waiting for the draft",
-        "drafted": "Drafted: reviewers to agree",
-        "reviewers_agreed": "Reviewers agreed: host to agree",
-        "host_agreed": "Host agreed: to publish",
-        "published": "Published",
-    },
-    Part.SUPPORT: {
-        "awaiting_plan": "No plan yet",
-        "plan_agreed": "Plan agreed",
-        "in_progress": "Under way",
-        "impact_reviewed": "Impact reviewed",
-        "closed": "Closed",
-    },
-}
-CYCLE_WORDS = {
-    "planned": "Not started yet",
-    "self_review": "Self-review",
-    "peer_review": "Peer visits",
-    "write_up": "Write-ups",
-    "support": "Support",
-    "closed": "Closed",
-    "cancelled": "Cancelled",
-}
 STATUSES = {  # status -> (words, RAG colour)
     "not_started": ("Not started", "grey"),
     "in_progress": ("In progress", "amber"),
@@ -114,15 +75,6 @@ _DOING: dict[tuple[Part, str], str] = {
 }
 _WHO_ORDER = (Relation.SCHOOL, Relation.LEAD_REVIEWER, Relation.CO_REVIEWER, Relation.REVIEWER)
 MONTHS = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
-
-
-def _words(state: str) -> str:
-    return state.replace("_", " ").capitalize()
-
-
-def state_words(part: Part | None, state: str) -> str:
-    """A state in words: the part's words, else the state's name as words."""
-    return STATE_WORDS.get(part, {}).get(state, _words(state)) if part else _words(state)
 
 
 # --- values ---------------------------------------------------------------------------------

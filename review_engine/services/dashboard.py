@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from review_engine.clock import to_london
 from review_engine.core.domain import Rag
+from review_engine.core.phases import STATE_WORDS, cycle_words, state_words
 from review_engine.errors import NotFound
 from review_engine.rules import policy
 from review_engine.rules.policy import Actor
@@ -33,8 +34,6 @@ from review_engine.services import _due_work as due_work
 from review_engine.services._compiled import compiled_for
 from review_engine.services._context import open_cycle
 from review_engine.services._dashboard_read import (
-    CYCLE_WORDS,
-    STATE_WORDS,
     STATUSES,
     ActionLine,
     Cell,
@@ -43,8 +42,6 @@ from review_engine.services._dashboard_read import (
     Reader,
     SchoolRow,
     Waiting,
-    _words,
-    state_words,
 )
 from review_engine.services._lookup import cycle_label
 from review_engine.store.models import Cluster, Cycle, Person, School, TransitionLog
@@ -205,7 +202,7 @@ def dashboard(rt: Runtime, *, filters: Filters | None = None) -> Dashboard:
                     cycle_label(cl, c.academic_year),
                     cl.name,
                     c.academic_year,
-                    CYCLE_WORDS.get(c.state, _words(c.state)),
+                    cycle_words(c.state),
                 )
                 for c, cl in rows
             ]
@@ -436,7 +433,7 @@ def school_year(rt: Runtime, *, cycle: str, urn: int) -> SchoolYear:
             cycle=ctx.label,
             cluster=ctx.cluster.name,
             year=ctx.cycle.academic_year,
-            cycle_phase=CYCLE_WORDS.get(ctx.cycle.state, _words(ctx.cycle.state)),
+            cycle_phase=cycle_words(ctx.cycle.state),
             urn=urn,
             school=row.school,
             la_name=row.la_name,
