@@ -376,6 +376,10 @@ class Reader:
         if any(a[7] for a in self.actions) and len(years) == 1:
             self.calendars = calendars_for(session, urns, years.pop())
 
+    def _states(self, cycle_id: int, urn: int) -> dict[str, str]:
+        """A school's states (empty for a school not read: a visitor, on a school's page)."""
+        return self.states.get((cycle_id, urn), {})
+
     # --- what is overdue --------------------------------------------------------------------
 
     def _late(self, o: due_work.Owed) -> bool:
@@ -431,7 +435,7 @@ class Reader:
         received: Counter[tuple[int, int]] = Counter()
         for (cycle_id, host), visitors in self.places.items():
             visit = self.definitions[cycle_id].parts.get(Part.PEER_VISIT)
-            if visit is None or self.states[(cycle_id, host)].get(visit.name) != VisitState.VISITED:
+            if visit is None or self._states(cycle_id, host).get(visit.name) != VisitState.VISITED:
                 continue
             received[(cycle_id, host)] += 1
             for visitor, _ in visitors:
@@ -547,7 +551,7 @@ class Reader:
 
     def _support_open(self, cycle_id: int, urn: int) -> bool:
         support = self.definitions[cycle_id].parts.get(Part.SUPPORT)
-        return support is not None and self.states[(cycle_id, urn)].get(support.name) not in (
+        return support is not None and self._states(cycle_id, urn).get(support.name) not in (
             support.final
         )
 
@@ -595,7 +599,7 @@ class Reader:
         """Whether the work can be done yet (as My work asks: a write-up after the visit, a
         support plan after the write-up, a visit recorded on or after its day)."""
         definition = self.definitions[cycle_id]
-        states = self.states[(cycle_id, urn)]
+        states = self._states(cycle_id, urn)
         if part is Part.WRITE_UP and trigger == WriteUpTrigger.DRAFT:
             visit = definition.parts.get(Part.PEER_VISIT)
             return visit is None or states.get(visit.name) == VisitState.VISITED

@@ -372,10 +372,9 @@ def school_year(rt: Runtime, *, cycle: str, urn: int) -> SchoolYear:
         if review is None:
             raise missing
         reader = Reader(session, actor, [(ctx.cycle, ctx.cluster)], today, only=urn)
-        rows = reader.school_rows()
-        if not rows:
+        row = next((r for r in reader.school_rows() if r.urn == urn), None)
+        if row is None:
             raise missing
-        row = rows[0]
         history = session.exec(
             select(TransitionLog)
             .where(TransitionLog.cycle_id == ctx.cycle_id, TransitionLog.school_urn == urn)

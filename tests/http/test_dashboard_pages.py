@@ -156,11 +156,19 @@ def test_the_csv_has_the_same_figures(
 def test_a_schools_year_page(cycle_rt: Runtime, signed_in: SignedIn) -> None:
     urn = URNS[3]
     submit_sef(cycle_rt, CYCLE, urn)
+    visitors = set_rotation_triads(cycle_rt, CYCLE, URNS)[urn]
     page = signed_in(FACILITATOR).get(year_url(urn))
     assert page.status_code == 200, page.text
     html = page.text
-    assert f"{names(cycle_rt)[urn]}: the year" in html
+    school = names(cycle_rt)[urn]
+    assert f"<h1>{school}: the year</h1>" in html
     assert "Submitted: to accept or return" in html
+    assert "Triad formed: focus to choose" in html
+    assert f"{names(cycle_rt)[visitors[0]]} (lead reviewer)" in html
+    waiting = html.split("<h2", 2)[1]  # the school's own list, before its phases
+    assert f"Waiting for you to accept or return the SEF of {school}" in waiting
+    others = [names(cycle_rt)[u] for u in URNS if u != urn]
+    assert not [n for n in others if f"SEF of {n}" in waiting]
     assert f"/cycles/{CYCLE}/schools/{urn}/sef/versions/1" in html
     assert f"/cycles/{CYCLE}/schools/{urn}/visit" in html
     assert "No support actions yet." in html
