@@ -22,10 +22,59 @@ def start(
     cluster: Annotated[str, typer.Option(help="Cluster name.")],
     year: Annotated[str, typer.Option(help="Academic year, e.g. 2026-27.")],
     workflow: Annotated[str | None, typer.Option(help="Workflow name.")] = None,
+    from_current_phase: Annotated[
+        bool,
+        typer.Option(
+            "--from-current-phase",
+            help="Starting mid-year: open the phase the calendar says it is now, and move "
+            "deadlines already passed to 15 school days from today (recorded in history).",
+        ),
+    ] = False,
 ) -> None:
-    """Start a cycle for the cluster's current member schools."""
-    c = cycles.start_cycle(runtime(ctx), cluster=cluster, year=year, workflow=workflow)
+    """Start a cycle for the cluster's current member schools (refused for a year with no
+    term calendar; warns about schools that follow none, and about phases already past)."""
+    rt = runtime(ctx)
+    preview = cycles.preview_start(rt, cluster=cluster, year=year, workflow=workflow)
+    for line in start_warnings(preview, from_current_phase=from_current_phase):
+        say(f"warning: {line}")
+    c = cycles.start_cycle(
+        rt,
+        cluster=cluster,
+        year=year,
+        workflow=workflow,
+        from_current_phase=from_current_phase,
+    )
     say(f"started cycle {c.cycle} ({c.workflow}, {c.schools} schools), state {c.state}")
+    if from_current_phase and preview.mid_year:
+        for m in preview.moved:
+            say(f"moved the {m.what} deadline from {m.was:%a %d %b %Y} to {m.now:%a %d %b %Y}")
+
+
+def start_warnings(preview: cycles.StartPreview, *, from_current_phase: bool) -> list[str]:
+    """What a facilitator should know before the cycle starts, one line each."""
+    lines = []
+    if preview.without_calendar:
+        lines.append(
+            f"{len(preview.without_calendar)} member school(s) follow no imported term "
+            f"calendar for {preview.year}: {', '.join(preview.without_calendar)}; the cycle "
+            f"runs on the {preview.calendar} calendar (assign theirs with "
+            "`review calendar assign NAME --school URN`)"
+        )
+    if preview.mid_year and not from_current_phase:
+        opened = ", ".join(
+            f"{b.to_state.replace('_', ' ')} ({b.due_on:%d %b %Y})" for b in preview.passed
+        )
+        late = "; ".join(f"{m.what} was due {m.was:%d %b %Y}" for m in preview.moved)
+        lines.append(
+            f"the plan's dates have already passed for: {opened}. The next tick opens them all "
+            "at once"
+            + (f" and marks that work of every school overdue ({late})" if late else "")
+            + ". Starting from the beginning of the plan as asked; `--from-current-phase` "
+            "starts at the current phase ("
+            + preview.current_phase.replace("_", " ")
+            + ") instead, with passed deadlines moved to 15 school days from today"
+        )
+    return lines
 
 
 @app.command("status")

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from review_engine.config import Settings, normalise_url
 from review_engine.core.domain import Role
 from review_engine.runtime import OPERATOR, Runtime
-from review_engine.services import admin, clusters, people, schools
+from review_engine.services import admin, calendars, clusters, people, schools
 from review_engine.testing import FakeClock
 
 SAMPLES = Path(__file__).resolve().parents[1] / "review_engine" / "samples"
@@ -123,4 +123,14 @@ def sample_cluster(rt: Runtime) -> list[int]:
     )
     open_urns = [s.urn for s in schools.list_schools(rt) if s.status != "Closed"]
     clusters.add_schools(rt, cluster="Northbrook", urns=open_urns)
+    use_sample_calendar(rt)
     return sorted(open_urns)
+
+
+def use_sample_calendar(rt: Runtime, las: tuple[str, ...] = ("352", "356", "358")) -> None:
+    """The sample term dates (2026-27 and 2027-28) as 'Sample LA', followed by the schools of
+    `las`: a cycle starts only for a year a term calendar covers."""
+    operator = rt.acting_as(OPERATOR)
+    calendars.import_calendar(operator, name="Sample LA", path=SAMPLES / "term-dates-2026-27.csv")
+    for la in las:
+        calendars.assign_calendar(operator, name="Sample LA", la_code=la)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from sqlmodel import Session, col, select
 
@@ -727,3 +729,35 @@ def visit_invite_file(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes
         return visit_invite(rt, cycle=cycle, host=host)
     except NotPermitted:
         raise NotFound("school", host, f"it is not part of cycle {cycle}") from None
+
+
+# --- every document of a cycle as one zip (the facilitator's console) --------------------------
+
+ZIP_FORMATS = (Format.HTML, Format.PDF)
+
+
+def cycle_documents_zip(rt: Runtime, *, cycle: str, out: IO[bytes]) -> int:
+    """Every document of the cycle its facilitator may read, as HTML and PDF (and any other
+    format a kind comes in from ZIP_FORMATS), written as a zip to `out`; the number of
+    documents. Anyone but the cycle's facilitator is told the cycle was not found. File names
+    are safe (`documents.suggested_filename`), one folder per format."""
+    cycles.facilitated_cycle(rt, cycle=cycle)
+    items = build_contexts(rt, cycle=cycle)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for fmt in ZIP_FORMATS:
+            wanted = [(k, c) for k, c in items if fmt in documents.supported_formats(k)]
+            if fmt is Format.PDF:
+                datas = exporters.render_pdfs(wanted, processes=2 if len(wanted) > 3 else 1)
+            else:
+                datas = [documents.render(k, c, fmt=fmt) for k, c in wanted]
+            taken: set[str] = set()
+            for (kind, context), data in zip(wanted, datas, strict=True):
+                name = documents.suggested_filename(kind, context, fmt)
+                stem, _, suffix = name.rpartition(".")
+                n = 1
+                while name in taken:  # two documents of one name: number the second
+                    n += 1
+                    name = f"{stem}-{n}.{suffix}"
+                taken.add(name)
+                archive.writestr(f"{fmt.value}/{files.safe_filename(name)}", data)
+    return len(items)

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from review_engine.clock import as_utc
+from review_engine.clock import LONDON, as_utc
 from review_engine.core.phases import Part
-from review_engine.errors import NotPermitted
+from review_engine.errors import NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._compiled import compiled_for
 from review_engine.services._lookup import check_urns, cycle_label, get_cycle
 from review_engine.store.batch import in_
 from review_engine.store.history_chain import GENESIS, row_hash
-from review_engine.store.models import Cluster, Cycle, School, TransitionLog
+from review_engine.store.models import Cluster, Cycle, Person, Review, School, TransitionLog
 
 
 @dataclass(frozen=True)
@@ -194,3 +194,123 @@ def _walk(label: str, rows: Sequence[Any]) -> ChainCheck:
         expected = stored
     problems.sort(key=itemgetter(0))
     return ChainCheck(label, len(rows), expected, [text for _, text in problems])
+
+
+# --- the history page ---------------------------------------------------------------------------
+
+HISTORY_PAGE = 100  # rows on one page of the history
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    at: datetime
+    school_urn: int | None
+    school: str | None
+    machine: str
+    machine_label: str
+    from_state: str
+    to_state: str
+    trigger: str
+    actor: str
+    actor_name: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a cycle's history, newest first, and what its filters may choose from."""
+
+    cycle: str
+    rows: list[HistoryRow]
+    older: int | None  # the `before` of the next page, if there are older rows
+    schools: list[tuple[int, str]]
+    machines: list[tuple[str, str]]
+    people: list[tuple[str, str]]  # (actor as recorded, their name when a person)
+
+
+def history_page(
+    rt: Runtime,
+    *,
+    cycle: str,
+    school_urn: int | None = None,
+    machine: str | None = None,
+    actor: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    before: int | None = None,
+    limit: int = HISTORY_PAGE,
+) -> HistoryPage:
+    """The cycle's history for its facilitator, newest first, filtered by school, machine
+    (phase), person and dates (London days, inclusive), `limit` rows from `before` (a row id).
+    Anyone else is told the cycle was not found. A fixed number of queries."""
+    check_urns(school_urn)
+    with rt.db.transaction() as session:
+        found, cluster = get_cycle(session, cycle)
+        who = policy.resolve_actor(session, rt.actor)
+        assert cluster.id is not None
+        if not policy.is_facilitator(who, cluster.id):
+            raise NotFound("cycle", cycle)
+        definition = compiled_for(session, found).definition
+        query = (
+            select(TransitionLog, School.name, Person.name)
+            .outerjoin(School, col(School.urn) == TransitionLog.school_urn)
+            .outerjoin(Person, col(Person.email) == TransitionLog.actor)
+            .where(TransitionLog.cycle_id == found.id)
+        )
+        if school_urn is not None:
+            query = query.where(TransitionLog.school_urn == school_urn)
+        if machine:
+            query = query.where(TransitionLog.machine == machine)
+        if actor:
+            query = query.where(TransitionLog.actor == actor)
+        if since is not None:
+            query = query.where(col(TransitionLog.at) >= london_day_start(since))
+        if until is not None:
+            query = query.where(col(TransitionLog.at) < london_day_start(until + timedelta(days=1)))
+        if before is not None:
+            query = query.where(col(TransitionLog.id) < before)
+        rows = session.exec(query.order_by(col(TransitionLog.id).desc()).limit(limit + 1)).all()
+        schools = session.exec(
+            select(School.urn, School.name)
+            .join(Review, col(Review.school_urn) == School.urn)
+            .where(Review.cycle_id == found.id)
+            .order_by(col(School.name))
+        ).all()
+        people = session.exec(
+            select(TransitionLog.actor, Person.name)
+            .outerjoin(Person, col(Person.email) == TransitionLog.actor)
+            .where(TransitionLog.cycle_id == found.id)
+            .distinct()
+            .order_by(col(TransitionLog.actor))
+        ).all()
+        shown = rows[:limit]
+        return HistoryPage(
+            cycle=cycle_label(cluster, found.academic_year),
+            rows=[
+                HistoryRow(
+                    id=log.id or 0,
+                    at=as_utc(log.at),
+                    school_urn=log.school_urn,
+                    school=school,
+                    machine=log.machine,
+                    machine_label=definition.label(log.machine),
+                    from_state=log.from_state,
+                    to_state=log.to_state,
+                    trigger=log.trigger,
+                    actor=log.actor,
+                    actor_name=person,
+                    reason=log.reason,
+                )
+                for log, school, person in shown
+            ],
+            older=shown[-1][0].id if len(rows) > limit and shown else None,
+            schools=[(u, n) for u, n in schools],
+            machines=[(m.name, definition.label(m.name)) for m in definition.machines.values()],
+            people=[(a, n or a) for a, n in people],
+        )
+
+
+def london_day_start(day: date) -> datetime:
+    """The UTC instant a London day starts."""
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)

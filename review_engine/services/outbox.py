@@ -352,3 +352,71 @@ def mark_unsent(rt: Runtime) -> int:
             .values(attempts=0, last_error=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- the outbox page ------------------------------------------------------------------------------
+
+OUTBOX_PAGE = 200  # messages on the outbox page, newest first
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    message_id: str
+    recipient: str
+    subject: str
+    cycle: str | None
+    school: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    status: str  # queued, sending, sent, failed, dropped, retrying
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    lines: list[OutboxLine]
+    more: bool  # older messages than these exist
+
+
+def outbox_page(rt: Runtime, *, limit: int = OUTBOX_PAGE) -> OutboxPage:
+    """The newest `limit` messages for the outbox page: a programme admin sees every one, a
+    facilitator those of their clusters' cycles; anyone else is told there is no such page.
+    Two queries."""
+    from review_engine.services._lookup import cycle_label
+    from review_engine.store.models import Cluster, School
+
+    now = rt.clock.now()
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        if not (actor.admin or actor.facilitates):
+            raise NotFound("page", "outbox")
+        query = (
+            select(OutboxMessage, Cycle.academic_year, Cluster.name, School.name)
+            .outerjoin(Cycle, col(Cycle.id) == OutboxMessage.cycle_id)
+            .outerjoin(Cluster, col(Cluster.id) == Cycle.cluster_id)
+            .outerjoin(School, col(School.urn) == OutboxMessage.school_urn)
+            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
+            .limit(limit + 1)
+        )
+        if not actor.admin:
+            query = query.where(col(Cycle.cluster_id).in_(sorted(actor.facilitates)))
+        rows = session.exec(query).all()
+        lines = []
+        for m, year, cluster, school in rows[:limit]:
+            status = _status(m, now)
+            lines.append(
+                OutboxLine(
+                    message_id=m.message_id,
+                    recipient=m.recipient,
+                    subject=m.subject,
+                    cycle=cycle_label(cluster, year) if cluster and year else None,
+                    school=school,
+                    created_at=as_utc(m.created_at),
+                    sent_at=as_utc(m.sent_at) if m.sent_at else None,
+                    attempts=m.attempts,
+                    status=status.split(" ", 1)[0],
+                    error=m.last_error if m.sent_at is None else None,
+                )
+            )
+        return OutboxPage(lines, len(rows) > limit)

@@ -485,3 +485,116 @@ def _require_cluster_facilitator(
     actor = policy.resolve_actor(session, rt.actor)
     if cluster_id is None or not policy.is_facilitator(actor, cluster_id):
         raise NotPermitted(actor.name, action, "only the cluster's facilitator may")
+
+
+# --- the triads page ----------------------------------------------------------------------------
+
+FAR_KM = 30.0  # a visitor further than this from the host is pointed out (not refused)
+
+
+@dataclass(frozen=True)
+class TriadCheck:
+    """One host's chosen visitors checked as the facilitator chooses them: `problems` would
+    refuse the change (conflicts, availability, pins, the number of visitors); `notes` are
+    worth knowing (distance, no coordinates) but do not."""
+
+    host: int
+    problems: list[str]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class PinView:
+    host: int
+    host_name: str
+    visitor: int
+    visitor_name: str
+    must: bool
+
+
+def check_triad(
+    rt: Runtime, *, cycle: str, host: int, visitors: list[int], lead: int | None = None
+) -> TriadCheck:
+    """What `set_triad` would say of these visitors for this host, without saving, and the
+    distances: every problem at once, in words naming the schools."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(None, _FACILITATOR, f"change the triads of {ctx.label}")
+        ctx.review(host)
+        names = ctx.records.school_names({host, *visitors})
+
+        def named(text: str) -> str:
+            for urn in sorted(names, key=lambda u: -len(str(u))):
+                text = text.replace(str(urn), f"{names[urn]} ({urn})")
+            return text
+
+        problems: list[str] = []
+        if not visitors:
+            return TriadCheck(host, ["choose at least one visiting school"], [])
+        if host in visitors:
+            problems.append(f"{names.get(host, host)} cannot visit itself")
+        if lead is not None and lead not in visitors:
+            problems.append("the lead reviewer must be one of the visiting schools")
+        problem = _problem(
+            ctx, visitors=len(visitors), min_visits=0, max_visits=10_000, keep_manual=False
+        )
+        others = tuple(a for a in _assignments(ctx) if a.host != host)
+        mine = Assignment(host=host, visitors=tuple(sorted(visitors)), lead=lead)
+        problems += [
+            named(v)
+            for v in allocation.check(problem, (*others, mine))
+            if any(str(u) in v for u in (host, *visitors))
+            and not v.endswith("has no visitors allocated")
+        ]
+        states = _peer_visit_states(ctx)
+        if states.get(host) not in _OPEN_STATES:
+            problems.append(
+                f"the visit to {names.get(host, host)} is already planned; its visitors can no "
+                "longer change"
+            )
+        nodes = {s.urn: s for s in problem.schools}
+        notes = []
+        here = nodes.get(host)
+        for v in sorted(visitors):
+            there = nodes.get(v)
+            if here is None or there is None:
+                continue
+            if None in (here.easting, here.northing, there.easting, there.northing):
+                notes.append(f"{names.get(v, v)}: distance unknown (no map reference)")
+                continue
+            assert here.easting is not None and here.northing is not None
+            assert there.easting is not None and there.northing is not None
+            km = (here.easting - there.easting) ** 2 + (here.northing - there.northing) ** 2
+            km = round(km**0.5 / 1000, 1)
+            far = f", more than {FAR_KM:g} km" if km > FAR_KM else ""
+            notes.append(f"{names.get(v, v)}: {km} km from {names.get(host, host)}{far}")
+        return TriadCheck(host, list(dict.fromkeys(problems)), notes)
+
+
+def list_pins(rt: Runtime, *, cycle: str) -> list[PinView]:
+    """The pairings the facilitator pinned for the solver (must or must not visit)."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.require(None, _FACILITATOR, f"see the pinned pairings of {ctx.label}")
+        pins = list(
+            session.exec(
+                select(PinnedPair)
+                .where(PinnedPair.cycle_id == ctx.cycle_id)
+                .order_by(col(PinnedPair.host_urn), col(PinnedPair.visitor_urn))
+            )
+        )
+        names = ctx.records.school_names({p.host_urn for p in pins} | {p.visitor_urn for p in pins})
+        return [
+            PinView(
+                p.host_urn,
+                names.get(p.host_urn, str(p.host_urn)),
+                p.visitor_urn,
+                names.get(p.visitor_urn, str(p.visitor_urn)),
+                p.kind == "must",
+            )
+            for p in pins
+        ]

@@ -43,6 +43,10 @@ def cluster(initialised: Invoke, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     ok(initialised, *operator, "cluster", "create", "Northbrook", "--facilitator", FACILITATOR,
        "--framework", "eif2019")  # fmt: skip
     ok(initialised, "cluster", "add", "Northbrook", *URNS)
+    ok(initialised, *operator, "calendar", "import", "Sample LA",
+       str(SAMPLES / "term-dates-2026-27.csv"))  # fmt: skip
+    for la in ("352", "356", "358"):
+        ok(initialised, *operator, "calendar", "assign", "Sample LA", "--la", la)
     ok(initialised, "cycle", "start", "--cluster", "Northbrook", "--year", "2026-27")
     ok(initialised, "trigger", CYCLE, "open_self_review")
     return initialised

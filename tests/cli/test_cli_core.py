@@ -37,6 +37,16 @@ def _set_up_cluster(review: Invoke) -> None:
             "facilitator@example.org",
         ),
         ("cluster", "add", "Northbrook", "990101", "990102", "990103", "990104"),
+        (
+            "--as",
+            "operator",
+            "calendar",
+            "import",
+            "Sample LA",
+            str(SAMPLES / "term-dates-2026-27.csv"),
+        ),
+        ("--as", "operator", "calendar", "assign", "Sample LA", "--la", "352"),
+        ("--as", "operator", "calendar", "assign", "Sample LA", "--la", "356"),
         ("cycle", "start", "--cluster", "Northbrook", "--year", "2026-27"),
     ):
         result = review(*args)

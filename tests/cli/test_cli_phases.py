@@ -52,10 +52,11 @@ def built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(typer.testing, "_get_command", lambda _app: _command())
 
 
-def set_up_cluster(review: Invoke, *, workflow: str | None = None, calendar: bool = False) -> str:
+def set_up_cluster(review: Invoke, *, workflow: str | None = None, calendar: bool = True) -> str:
     """As the operator: the sample schools, the facilitator, four heads and cluster
     Northbrook; as the facilitator: its members and a 2026-27 cycle (on `workflow`, and the
-    Sample LA term dates first if `calendar`). Returns the cycle."""
+    Sample LA term dates first if `calendar`: a cycle starts only for a year a calendar
+    covers). Returns the cycle."""
     operator = (review, "--as", "operator")
     ok(*operator, "schools", "import", str(SAMPLES / "gias-sample.csv"))
     ok(*operator, "people", "add", FACILITATOR, "--name", "Fran", "--role", "facilitator")

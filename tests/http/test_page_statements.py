@@ -52,7 +52,9 @@ FIRST_EXTRA = 990_300
 PEOPLE = {"head": HEADS[HOST], "facilitator": FACILITATOR}
 # Path parameters as the records give them; a route with any other parameter is left out.
 PARAMS = {"cycle": CYCLE, "urn": str(HOST), "host": str(HOST), "version": "1", "fmt": "pdf"}
-SKIP = {"/sign-in/{token}", "/healthz"}  # a link's own page; the load balancer's check
+# A link's own page; the load balancer's check; a download that renders every document of the
+# cycle (a PDF each, in worker processes): its cost is the rendering, read school by school.
+SKIP = {"/sign-in/{token}", "/healthz", "/cycles/{cycle:path}/documents.zip"}
 
 
 def extra_head(urn: int) -> str:

@@ -18,6 +18,7 @@ from review_engine.errors import ReviewEngineError
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import admin, clusters, cycles, history, people, schools, transitions
 from review_engine.testing import FakeClock
+from tests.conftest import use_sample_calendar
 
 WORKFLOW = WorkflowCatalog().get(DEFAULT_WORKFLOW)
 MOVES = sorted({(m.name, t.trigger) for m in WORKFLOW.machines.values() for t in m.transitions})
@@ -40,6 +41,7 @@ def _template() -> Path:
         )
         clusters.create_cluster(rt.acting_as(OPERATOR), name="C", facilitator_email="f@example.org")
         clusters.add_schools(rt, cluster="C", urns=SCHOOLS)
+        use_sample_calendar(rt)
         rt.db.engine.dispose()
         _TEMPLATE = folder / "template.sqlite"
     return _TEMPLATE

@@ -15,6 +15,7 @@ from review_engine.core.sef_file import SefFormat
 from review_engine.runtime import Runtime
 from review_engine.services import actions, sef, transitions, visits, writeups
 from review_engine.testing import FakeClock
+from tests.conftest import use_sample_calendar
 from tests.integration.phase_helpers import (
     CYCLE,
     HEADS,
@@ -165,6 +166,7 @@ def _cluster_of(rt: Runtime, tmp_path: Any, name: str, first_urn: int, size: int
             school_urn=first_urn + n,
         )
     clusters.create_cluster(operator, name=name, facilitator_email=facilitator)
+    use_sample_calendar(rt, las=("352",))
     as_facilitator = rt.acting_as(facilitator)
     clusters.add_schools(as_facilitator, cluster=name, urns=[first_urn + n for n in range(size)])
     cycle = cycles.start_cycle(as_facilitator, cluster=name, year="2026-27").cycle

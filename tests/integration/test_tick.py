@@ -28,6 +28,7 @@ from review_engine.adapters.mail import SmtpSettings
 from review_engine.clock import LONDON
 from review_engine.core.domain import Role
 from review_engine.core.sef_file import SefFormat
+from review_engine.errors import InvalidInput
 from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import _due_work as due_work
@@ -175,22 +176,13 @@ def test_the_plan_dates_each_boundary_and_deadline_and_a_refresh_keeps_what_was_
     assert tick(rt, now=london("2026-09-04")).boundaries == 0
 
 
-def test_a_cycle_started_before_its_calendar_is_planned_on_refresh(
+def test_a_cycle_for_a_year_no_calendar_covers_is_refused(
     rt: Runtime, heads: dict[int, str]
 ) -> None:
-    cycles.start_cycle(rt, cluster="Northbrook", year="2026-27")
-    bare = plans.show_plan(rt, cycle=CYCLE)
-    assert (bare.calendar, bare.steps) == (None, [])
-    assert tick(rt, now=london("2026-10-27")).boundaries == 0
-    assert _state(rt) == "planned"
-    _use_calendar(rt)
-    assert plans.show_plan(rt, cycle=CYCLE).steps == []  # not until asked to refresh
-    refreshed = plans.show_plan(rt, cycle=CYCLE, refresh=True)
-    assert refreshed.calendar == "Sample LA 2026-27"
-    assert [s.due_on for s in refreshed.steps if s.kind == "boundary"] == [
-        d for *_, d in BOUNDARIES
-    ]
-    assert tick(rt, now=london("2026-10-27")).boundaries == 2
+    """It would never move on: refused, saying what to import (no cycle is left behind)."""
+    with pytest.raises(InvalidInput, match="no term calendar covers the schools of Northbrook"):
+        cycles.start_cycle(rt, cluster="Northbrook", year="2028-29")
+    assert [c.cycle for c in cycles.list_cycles(rt)] == []
 
 
 def test_off_across_two_boundaries_one_tick_applies_both_in_order_with_history(
