@@ -132,6 +132,6 @@ def list_(
         return
     table(
         "Cycles",
-        ["cycle", "phase", "workflow", "schools"],
-        [(c.cycle, c.state, c.workflow, c.schools) for c in found],
+        ["#", "cycle", "phase", "workflow", "schools"],
+        [(c.number, c.cycle, c.state, c.workflow, c.schools) for c in found],
     )

@@ -11,6 +11,7 @@ from review_engine.runtime import Runtime
 from review_engine.services import history as history_svc
 from review_engine.services import transitions
 
+from . import output
 from .context import runtime
 from .output import print_json, say, table, when
 
@@ -57,6 +58,9 @@ def history(
         ),
     ] = None,
     school: Annotated[int | None, typer.Option(help="Only this school's history.")] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column: machine, from, to, trigger, reason.")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every state change in a cycle: when, who, what, from, to, why.
@@ -71,26 +75,51 @@ def history(
     if json_:
         print_json(history_svc.history(rt, cycle=cycle, school_urn=school))
         return
-    print_history(rt, cycle, school=school)
+    print_history(rt, cycle, school=school, wide=wide)
 
 
-def print_history(rt: Runtime, cycle: str, *, school: int | None) -> None:
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def print_history(rt: Runtime, cycle: str, *, school: int | None, wide: bool = False) -> None:
+    """One row per change. By default it fits 80 columns: when, then the school, the change
+    in words (`peer visit: scheduled -> visited`) and who made it and why, each on its own
+    line; `wide` gives each field its own column."""
     entries = history_svc.history(rt, cycle=cycle, school_urn=school)
-    headers = ["when (London)", "school", "machine", "from", "to", "trigger", "by", "reason"]
-    rows = [
-        (
-            when(e.at),
-            e.school or "",
-            e.machine,
-            e.from_state,
-            e.to_state,
-            e.trigger,
-            e.actor,
-            e.reason or "",
-        )
-        for e in entries
-    ]
-    table(f"History of {cycle}", headers, rows)
+    if wide or output.WIDE:
+        headers = ["when (London)", "school", "machine", "from", "to", "trigger", "by", "reason"]
+        rows: list[tuple[str, ...]] = [
+            (
+                when(e.at),
+                e.school or "",
+                e.machine,
+                e.from_state,
+                e.to_state,
+                e.trigger,
+                e.actor,
+                e.reason or "",
+            )
+            for e in entries
+        ]
+    else:
+        headers = ["when (London)", "change"]
+        rows = [
+            (
+                when(e.at),
+                "\n".join(
+                    line
+                    for line in (
+                        e.school or "",
+                        f"{_words(e.machine)}: {_words(e.from_state)} -> {_words(e.to_state)}",
+                        f"by {e.actor}" + (f": {e.reason}" if e.reason else ""),
+                    )
+                    if line
+                ),
+            )
+            for e in entries
+        ]
+    table(f"History of {cycle}", headers, rows, wide=wide)
 
 
 def verify(rt: Runtime, cycle: str | None, *, json_: bool) -> None:

@@ -88,6 +88,10 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "writeup": Lazy("writeup:app", "WWW/EBI write-ups."),
     "actions": Lazy("support:actions_app", "Support actions from the EBIs."),
+    "support": Lazy(
+        "support:support_app",
+        "A school's support plan: agree it, start it, review its impact, close it.",
+    ),
     "practice": Lazy("support:practice_app", "The good-practice directory."),
     "feedback": Lazy("support:feedback_app", "Feedback on visits."),
     "calendar": Lazy("calendar:app", "Term calendars."),
@@ -147,7 +151,9 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except ReviewEngineError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            from .refusals import explain  # only when something was refused
+
+            typer.echo(f"error: {explain(exc)}", err=True)
             raise typer.Exit(exc.exit_code) from None
         finally:
             if isinstance(ctx.obj, CliState):
@@ -157,7 +163,7 @@ class _Root(TyperGroup):
 app = typer.Typer(
     cls=_Root,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
     help="Run a cluster's year of school-to-school peer review.",
 )
@@ -178,6 +184,20 @@ def root(
         str | None,
         typer.Option("--as", help="Act as this person (email); default REVIEW_ACTOR."),
     ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            envvar="REVIEW_NOW",
+            show_envvar=False,
+            metavar="DATETIME",
+            help="Pretend it is this time (London), e.g. 2027-01-04T09:00; default REVIEW_NOW. "
+            "Changes are written only to a rehearsal database (review init --rehearsal).",
+        ),
+    ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Show every column of tables, however wide.")
+    ] = False,
     _show_version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -186,7 +206,16 @@ def root(
     """Run a cluster's year of school-to-school peer review."""
     from review_engine.config import Settings
 
-    ctx.obj = CliState(settings=Settings(), actor=as_.lower() if as_ else None)
+    from . import output
+
+    output.WIDE = wide
+    settings = Settings()
+    if now:
+        from review_engine.runtime import pretend_instant
+
+        pretend_instant(now)  # a bad --now is refused before any command runs
+        settings = settings.model_copy(update={"now": now})
+    ctx.obj = CliState(settings=settings, actor=as_.lower() if as_ else None)
 
 
 @app.command()

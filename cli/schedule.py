@@ -84,6 +84,7 @@ def plan(
             )
             for s in view.steps
         ],
+        optional=("from",),
     )
 
 
@@ -132,6 +133,7 @@ def outbox_list(
         "Outbox",
         ["queued", "to", "subject", "status"],
         [(when(r.created_at), r.recipient, r.subject, r.status) for r in rows],
+        optional=("queued",),
     )
 
 

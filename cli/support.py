@@ -9,7 +9,7 @@ import typer
 
 from review_engine.core.domain import HalfTerm, Rag
 from review_engine.errors import InvalidInput
-from review_engine.services import actions, feedback, practice
+from review_engine.services import actions, feedback, plans, practice
 
 from .context import runtime
 from .output import print_json, say, table
@@ -17,11 +17,18 @@ from .output import print_json, say, table
 actions_app = typer.Typer(no_args_is_help=True, help="Support actions from the EBIs.")
 practice_app = typer.Typer(no_args_is_help=True, help="The good-practice directory.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on visits.")
+support_app = typer.Typer(
+    no_args_is_help=True,
+    help="A school's support plan: agree it, start it, review its impact, close it.",
+)
 Cycle = Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _print_actions(rows: list[actions.ActionView]) -> None:
+WideOpt = Annotated[bool, typer.Option("--wide", help="Every column, however wide.")]
+
+
+def _print_actions(rows: list[actions.ActionView], *, wide: bool = False) -> None:
     table(
         "Support actions",
         ["school", "#", "action", "owner", "supporting", "criteria", "due", "RAG", "latest update"],
@@ -39,6 +46,8 @@ def _print_actions(rows: list[actions.ActionView]) -> None:
             )
             for a in rows
         ],
+        optional=("owner", "supporting", "criteria", "latest update"),
+        wide=wide,
     )
 
 
@@ -114,14 +123,15 @@ def list_(
     cycle: Cycle,
     school: Annotated[int | None, typer.Option(help="Only this school.")] = None,
     overdue: Annotated[bool, typer.Option(help="Only overdue actions.")] = False,
+    wide: WideOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Actions you may see."""
+    """Actions you may see (owner, supporting school, criteria and update with --wide)."""
     rows = actions.list_actions(runtime(ctx), cycle=cycle, urn=school, overdue=overdue)
     if json_:
         print_json(rows)
         return
-    _print_actions(rows)
+    _print_actions(rows, wide=wide)
 
 
 @actions_app.command("impact")
@@ -206,3 +216,44 @@ def feedback_list(ctx: typer.Context, cycle: Cycle, json_: JsonOpt = False) -> N
             for f in rows
         ],
     )
+
+
+SchoolOpt = Annotated[int, typer.Option("--school", help="URN of the school whose plan it is.")]
+
+
+def _move(ctx: typer.Context, cycle: str, school: int, step: str, changed: str | None) -> None:
+    state = plans.move_support_plan(
+        runtime(ctx), cycle=cycle, urn=school, step=step, what_changed=changed
+    )
+    say(f"the support plan of school {school} is now {state.replace('_', ' ')}")
+
+
+@support_app.command("agree")
+def support_agree(ctx: typer.Context, cycle: Cycle, school: SchoolOpt) -> None:
+    """Agree the school's support plan (its actions from the EBIs)."""
+    _move(ctx, cycle, school, "agree_plan", None)
+
+
+@support_app.command("start")
+def support_start(ctx: typer.Context, cycle: Cycle, school: SchoolOpt) -> None:
+    """Start the agreed support plan."""
+    _move(ctx, cycle, school, "start", None)
+
+
+@support_app.command("review")
+def support_review(
+    ctx: typer.Context,
+    cycle: Cycle,
+    school: SchoolOpt,
+    changed: Annotated[
+        str, typer.Option(help="What changed for pupils and staff as a result of the support.")
+    ],
+) -> None:
+    """Review the impact of the support, saying what changed."""
+    _move(ctx, cycle, school, "review_impact", changed)
+
+
+@support_app.command("close")
+def support_close(ctx: typer.Context, cycle: Cycle, school: SchoolOpt) -> None:
+    """Close the support plan (every action complete)."""
+    _move(ctx, cycle, school, "close", None)

@@ -18,28 +18,25 @@ Cycle = Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _print(rows: list[triads.TriadRow]) -> None:
-    table(
-        None,
-        ["host", "visitors", "lead", "km", "why"],
-        [
-            (
-                f"{r.host_name} ({r.host})",
-                "\n".join(f"{n} ({v})" for n, v in zip(r.visitor_names, r.visitors, strict=True)),
-                next(
-                    (
-                        f"{n}"
-                        for n, v in zip(r.visitor_names, r.visitors, strict=True)
-                        if v == r.lead
-                    ),
-                    "",
-                ),
-                "\n".join("" if d is None else f"{d:.1f}" for d in r.distances_km),
-                "\n".join(r.why),
+def _print(rows: list[triads.TriadRow], *, wide: bool = False) -> None:
+    """One line per visitor, so each distance sits beside its own school; the host's name
+    and the reasons on its first line."""
+    lines: list[tuple[str, str, str, str]] = []
+    for r in rows:
+        pairs: list[tuple[str, int | None, float | None]] = list(
+            zip(r.visitor_names, r.visitors, r.distances_km, strict=True)
+        ) or [("", None, None)]
+        for n, (name, urn, km) in enumerate(pairs):
+            lead = " - lead" if urn is not None and urn == r.lead else ""
+            lines.append(
+                (
+                    f"{r.host_name} ({r.host})" if n == 0 else "",
+                    f"{name} ({urn}){lead}" if name else "",
+                    "" if km is None else f"{km:.1f}",
+                    "; ".join(r.why) if n == 0 else "",
+                )
             )
-            for r in rows
-        ],
-    )
+    table(None, ["host", "visitor", "km", "why"], lines, optional=("why",), wide=wide)
 
 
 @app.command("propose")
@@ -74,13 +71,18 @@ def propose(
 
 
 @app.command("show")
-def show(ctx: typer.Context, cycle: Cycle, json_: JsonOpt = False) -> None:
-    """The triads you may see: host, visitors, lead, distance, why."""
+def show(
+    ctx: typer.Context,
+    cycle: Cycle,
+    wide: Annotated[bool, typer.Option("--wide", help="Also why each triad was formed.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """The triads you may see: host, visitors (the lead marked), distance; why with --wide."""
     rows = triads.show(runtime(ctx), cycle=cycle)
     if json_:
         print_json(rows)
         return
-    _print(rows)
+    _print(rows, wide=wide)
 
 
 @app.command("set")

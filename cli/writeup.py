@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from review_engine.core.domain import SharingLevel
-from review_engine.core.safe_text import WRITEUP_LIMIT, decode_text, read_bounded
+from review_engine.core.safe_text import WRITEUP_LIMIT, read_text_file
+from review_engine.core.writeup_file import WriteupFormat
 from review_engine.services import writeups
 
 from .context import runtime
-from .output import print_json, say, table
+from .output import command, print_json, say, table, write_out
 
 app = typer.Typer(no_args_is_help=True, help="WWW/EBI write-ups.")
 Cycle = Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")]
@@ -48,12 +50,46 @@ def _print(v: writeups.WriteUpView) -> None:
         say(f"shared with: {v.sharing}" + (f" {v.shared_with}" if v.shared_with else ""))
 
 
+@app.command("template")
+def template_(
+    ctx: typer.Context,
+    cycle: Cycle,
+    school: Host,
+    fmt: Annotated[WriteupFormat, typer.Option("--format", help="md or yaml.")] = (
+        WriteupFormat.MD
+    ),
+    out: Annotated[Path | None, typer.Option(help="Write to this file (default: stdout).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace the --out file if it exists.")] = False,
+) -> None:
+    """Write a blank write-up of the visit to a school, to fill in (Markdown or YAML).
+
+    Fill it in with any text editor, or in Word keeping the headings (Heading 2 and 3) and
+    saving as .docx; then draft it with `review writeup draft`."""
+    text = writeups.writeup_template(runtime(ctx), cycle=cycle, host=school, fmt=fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_out(out, text, force=force)
+        hint = command("review", "writeup", "draft", cycle, "--school", school, out)
+        say(escape(f"wrote {out}; fill it in, then draft it with: {hint}"))
+
+
 @app.command("draft")
 def draft(ctx: typer.Context, cycle: Cycle, school: Host, file: Path) -> None:
-    """Draft (or redraft) the write-up from a YAML file (lead reviewer)."""
-    data = read_bounded(file, WRITEUP_LIMIT, what="a write-up")
-    text = decode_text(data, source=file.name, windows_1252=True)
-    d = writeups.read_draft(text, source=file.name)
+    """Draft (or redraft) the write-up from a file (lead reviewer).
+
+    FILE is the Markdown or YAML of `review writeup template`, or a Word .docx with the same
+    headings; UTF-8 or Windows-1252 text."""
+    text = read_text_file(file, WRITEUP_LIMIT, what="a write-up")
+    suffix = file.suffix.lower()
+    fmt = (
+        WriteupFormat.YAML
+        if suffix in (".yaml", ".yml")
+        else WriteupFormat.MD
+        if suffix in (".md", ".markdown", ".docx")
+        else None
+    )
+    d = writeups.read_draft(text, source=file.name, fmt=fmt)
     _print(
         writeups.draft(
             runtime(ctx),

@@ -32,3 +32,15 @@ def to_london(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(LONDON)
+
+
+class FixedClock:
+    """A clock stopped at one instant: `--now` / REVIEW_NOW, to rehearse a year ahead."""
+
+    def __init__(self, instant: datetime) -> None:
+        if instant.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware instant")
+        self._now = instant.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now

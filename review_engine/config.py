@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # The web app's address as people reach it (behind a reverse proxy: its https:// URL);
     # links in mail start with it. Unset, `review serve` uses the address it listens on.
     public_url: str | None = None
+    # Pretend it is this time (ISO date or date-time, London when no zone is given): a
+    # facilitator walks a year ahead of time. Changes are written only to a rehearsal
+    # database (`review init --rehearsal`); elsewhere commands that change nothing still run.
+    now: str | None = None
 
     @property
     def smtp_configured(self) -> bool:

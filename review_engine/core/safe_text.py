@@ -141,7 +141,15 @@ def open_bounded(path: Path, limit: int, *, what: str = "file", kind: str = "fil
 
 def decode_text(data: bytes, *, source: str, windows_1252: bool = False) -> str:
     """Text from a file's bytes: UTF-8 (with or without a byte order mark), else, when
-    ``windows_1252``, Windows-1252 (as Word and Notepad save); binary content is refused."""
+    ``windows_1252``, Windows-1252 (as Word and Notepad save); UTF-16 with its byte order
+    mark (Notepad's "Unicode") too. Binary content is refused."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return check_file_text(data.decode("utf-16"), source=source)
+        except UnicodeDecodeError:
+            raise FileFormatError(
+                "damaged UTF-16 text; save the file as UTF-8", source=source
+            ) from None
     if b"\x00" in data:
         raise FileFormatError("binary content (NUL bytes); expected a text file", source=source)
     try:
@@ -313,3 +321,92 @@ def check_la_code(value: str) -> str:
     if not _LA_CODE.match(code):
         raise InvalidInput(f"LA code {value[:20]!r} should be three digits, e.g. 330")
     return code
+
+
+# --- files people really have: Word documents and text in any common encoding ------------------
+
+DOCX_XML_LIMIT = 20 * MB  # the unzipped text of a Word document (a zip bomb stops here)
+_NOT_READABLE = {
+    ".doc": "a Word 97-2003 document",
+    ".odt": "an OpenDocument text",
+    ".rtf": "a rich-text document",
+    ".pdf": "a PDF",
+    ".pages": "a Pages document",
+}
+
+
+def read_text_file(path: Path, limit: int, *, what: str) -> str:
+    """The text of a file a person filled in: Markdown or YAML in UTF-8 (with or without a
+    byte order mark) or Windows-1252, or a Word .docx read from its headings (a `#` per
+    heading level, `- ` before list items) so it parses as the Markdown form does. Anything
+    else is refused in one line saying what to do."""
+    suffix = path.suffix.lower()
+    if suffix in _NOT_READABLE:
+        raise FileFormatError(
+            f"{_NOT_READABLE[suffix]} cannot be read; save it as a Word document (.docx) or "
+            "as plain text (.md), keeping the template's headings",
+            source=path.name,
+        )
+    data = read_bounded(path, limit, what=what)
+    if suffix == ".docx" or data[:4] == b"PK\x03\x04":
+        return docx_text(data, source=path.name)
+    return decode_text(data, source=path.name, windows_1252=True)
+
+
+def docx_text(data: bytes, *, source: str) -> str:
+    """A Word document's paragraphs as Markdown-like lines, one line per paragraph (so a
+    problem's line number is its paragraph): Heading 1-3 (or Title) as `#`..`###`, list
+    paragraphs as `- item`, line breaks inside a paragraph as spaces."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if "word/document.xml" not in names:
+                raise zipfile.BadZipFile("no word/document.xml")
+            if sum(i.file_size for i in archive.infolist()) > DOCX_XML_LIMIT:
+                raise FileFormatError(
+                    f"the Word document unpacks to more than {size_text(DOCX_XML_LIMIT)}; "
+                    "save the text alone as .docx or .md",
+                    source=source,
+                )
+    except zipfile.BadZipFile:
+        raise FileFormatError(
+            "not a Word document (.docx) that can be read; open it in Word and save it as "
+            ".docx again, or save it as plain text (.md)",
+            source=source,
+        ) from None
+    import docx  # python-docx: only when a Word file is given
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several kinds for a damaged package
+        raise FileFormatError(
+            f"the Word document cannot be read ({type(exc).__name__}); save it as .docx "
+            "again, or as plain text (.md)",
+            source=source,
+        ) from None
+    lines = []
+    for paragraph in document.paragraphs:
+        text = " ".join(paragraph.text.split("\n")).strip()
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        level = _heading_level(style)
+        if level:
+            lines.append(f"{'#' * level} {text}" if text else "")
+        elif text and ("list" in style.lower() or _has_numbering(paragraph)):
+            lines.append(f"- {text}")
+        else:
+            lines.append(text)
+    return check_file_text("\n".join(lines) + "\n", source=source)
+
+
+def _heading_level(style: str) -> int:
+    if style.lower() == "title":
+        return 1
+    found = re.match(r"^heading\s+(\d)$", style.strip(), re.IGNORECASE)
+    return min(int(found[1]), 6) if found else 0
+
+
+def _has_numbering(paragraph: Any) -> bool:
+    props = paragraph._p.pPr  # a bullet typed with Word's list button, in the Normal style
+    return props is not None and props.numPr is not None

@@ -43,6 +43,7 @@ class CycleSummary:
     state: str
     workflow: str
     schools: int
+    number: int = 0  # the cycle's number: `review cycle status 3` means this cycle
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def list_cycles(rt: Runtime, *, cluster: str | None = None) -> list[CycleSummary
                 c.state,
                 c.workflow_name,
                 n,
+                number=c.id or 0,
             )
             for c, name, n in session.exec(query)
         ]

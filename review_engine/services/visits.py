@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from review_engine.clock import to_london
 from review_engine.core.calendar import common_open_days, is_bank_holiday
 from review_engine.core.domain import Slot, VisitFocus
-from review_engine.core.frameworks import get_framework
+from review_engine.core.frameworks import Framework, get_framework
 from review_engine.core.phases import Part, VisitState, VisitTrigger
 from review_engine.core.relations import Relation
 from review_engine.core.safe_text import NAME_MAX, check_day, check_name, check_text, check_urn
@@ -23,7 +23,7 @@ from review_engine.runtime import Runtime
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
 from review_engine.store.models import Review, TransitionLog
-from review_engine.store.phase_tables import VisitPlan
+from review_engine.store.phase_tables import TriadPlace, VisitPlan
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ def set_focus(
         state = ctx.state(host, Part.PEER_VISIT)
         if state in (VisitState.VISITED, VisitState.CANCELLED):
             raise InvalidInput(f"{ctx.label} school {host}: the visit is {state}")
+        if area is not None:
+            area = framework_area(get_framework(ctx.cluster.framework), area)
         plan = _plan(ctx, host)
         plan.focus, plan.enquiry_question, plan.focus_area = focus.value, question, area
         session.add(plan)
@@ -112,6 +114,7 @@ def schedule(rt: Runtime, *, cycle: str, host: int, on: date, slot: Slot) -> Vis
         )
         visitors = [p.visitor_urn for p in ctx.records.places(host)]
         warnings = _check_date(ctx, host, visitors, on)
+        _check_slot_free(ctx, host, visitors, on, slot)
         state = ctx.state(host, Part.PEER_VISIT)
         plan = _plan(ctx, host)
         plan.visit_date, plan.slot = on, slot.value
@@ -515,3 +518,61 @@ def agenda_time(at: str, slot: str | None, where: str) -> str:
             f"{where}: {hhmm} is outside the {slot} visit ({bounds[0]:%H:%M} to {bounds[1]:%H:%M})"
         )
     return hhmm
+
+
+def framework_area(framework: Framework, given: str) -> str:
+    """The key of the framework area a person named by key or title (any case); anything
+    else is refused in one line listing the areas."""
+    wanted = " ".join(given.replace("_", " ").split()).casefold()
+    for area in framework.areas:
+        if wanted in (area.key.replace("_", " ").casefold(), area.title.casefold()):
+            return area.key
+    known = ", ".join(f"{a.key} ({a.title})" for a in framework.areas)
+    raise InvalidInput(f"focus area {given!r} is not an area of {framework.name}; one of: {known}")
+
+
+def _check_slot_free(
+    ctx: CycleContext, host: int, visitors: list[int], on: date, slot: Slot
+) -> None:
+    """A school cannot be in two visits at once: no visitor of this visit (nor the host) may
+    be hosting or visiting another visit of the cycle dated the same day and slot. Two
+    queries, whatever the size of the cluster."""
+    busy = {host, *visitors}
+    others = dict(
+        ctx.session.exec(
+            select(Review.school_urn, VisitPlan.id)
+            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
+            .where(
+                Review.cycle_id == ctx.cycle_id,
+                Review.school_urn != host,
+                VisitPlan.visit_date == on,
+                VisitPlan.slot == slot.value,
+            )
+        ).all()
+    )
+    if not others:
+        return
+    states = {urn: ctx.state(urn, Part.PEER_VISIT) for urn in others}
+    others = {u: i for u, i in others.items() if states[u] != VisitState.CANCELLED}
+    taken: dict[int, set[int]] = {u: {u} for u in others}
+    for place in ctx.session.exec(
+        select(TriadPlace).where(
+            TriadPlace.cycle_id == ctx.cycle_id, col(TriadPlace.host_urn).in_(list(others))
+        )
+    ):
+        taken[place.host_urn].add(place.visitor_urn)
+    for other in sorted(others):
+        clash = sorted(busy & taken[other])
+        if clash:
+            names = ctx.records.school_names({*clash, other})
+            there = names.get(other, str(other))
+            visiting = [names.get(u, str(u)) for u in clash if u != other]
+            said = []
+            if visiting:
+                verb = "is" if len(visiting) == 1 else "are"
+                said.append(f"{', '.join(visiting)} {verb} already on the visit to {there}")
+            if other in clash:
+                said.append(f"{there} hosts its own visit")
+            raise InvalidInput(
+                f"on {on:%a %d %b %Y} ({slot.value}) {'; '.join(said)}; choose another day or slot"
+            )

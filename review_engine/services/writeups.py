@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from review_engine.clock import as_utc
+from review_engine.core import writeup_file
 from review_engine.core.domain import SharingLevel
 from review_engine.core.frameworks import get_framework
 from review_engine.core.phases import Part, WriteUpState, WriteUpTrigger
@@ -20,9 +21,9 @@ from review_engine.core.safe_text import (
     check_file_text,
     check_text,
     check_urn,
-    safe_yaml,
     size_text,
 )
+from review_engine.core.writeup_file import WriteupFormat
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
@@ -75,46 +76,47 @@ class Draft:
     next_steps: str
 
 
-def read_draft(text: str, *, source: str = "write-up") -> Draft:
-    """A draft from its YAML file: activities, www and ebi items, good_practice, next_steps.
+def read_draft(text: str, *, source: str = "write-up", fmt: WriteupFormat | None = None) -> Draft:
+    """A draft from its file: Markdown with headings (`review writeup template`) or YAML
+    (activities, www and ebi items, good_practice, next_steps); without `fmt`, Markdown if
+    the text has `## ` headings.
 
     Text over the write-up size limit, control characters, YAML anchors and aliases are
-    refused in one line; so is a section that is not a list."""
+    refused in one line; so is a section that is not a list. Blank values are empty text."""
     if len(text) > WRITEUP_LIMIT:
         raise FileFormatError(
             f"the write-up is larger than the {size_text(WRITEUP_LIMIT)} limit", source=source
         )
-    data = safe_yaml(check_file_text(text, source=source), source=source)
-    if not isinstance(data, dict):
-        raise FileFormatError("expected www:, ebi:, good_practice: sections", source=source)
-    for section in ("www", "ebi", "good_practice", "activities"):
-        if not isinstance(data.get(section) or [], list):
-            raise FileFormatError(f"{section}: should be a list of items", source=source)
-    if isinstance(data.get("next_steps"), dict | list):
-        raise FileFormatError("next_steps: should be text", source=source)
-    items = []
-    for kind in ("www", "ebi"):
-        for n, raw in enumerate(data.get(kind) or [], start=1):
-            if not isinstance(raw, dict) or not {"line", "text", "evidence"} <= raw.keys():
-                raise FileFormatError(
-                    f"{kind} item {n} needs line, text and evidence", source=source
-                )
-            items.append(Item(kind, str(raw["line"]), str(raw["text"]), str(raw["evidence"])))
-    practice = []
-    for n, raw in enumerate(data.get("good_practice") or [], start=1):
-        if not isinstance(raw, dict) or not {"area", "description"} <= raw.keys():
-            raise FileFormatError(
-                f"good_practice item {n} needs area and description", source=source
-            )
-        practice.append(
-            Practice(str(raw["area"]), str(raw["description"]), str(raw.get("contact", "")))
-        )
+    text = check_file_text(text, source=source)
+    content = writeup_file.parse(text, fmt=fmt or writeup_file.guess_format(text), source=source)
     return Draft(
-        items,
-        practice,
-        [str(a) for a in data.get("activities") or []],
-        str(data.get("next_steps") or "").strip(),
+        [Item(i.kind, i.line, i.text, i.evidence) for i in content.items],
+        [Practice(p.area, p.description, p.contact) for p in content.good_practice],
+        list(content.activities),
+        content.next_steps,
     )
+
+
+def writeup_template(rt: Runtime, *, cycle: str, host: int, fmt: WriteupFormat) -> str:
+    """A blank write-up of the visit to `host`, with its enquiry question and the framework's
+    areas, for whoever may see the visit."""
+    check_urn(host)
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.WRITE_UP)
+        review = ctx.review(host)
+        if not ctx.relations(host):
+            raise NotFound("school", host, f"it is not part of cycle {ctx.label}")
+        plan = ctx.records.visit_plan(review)
+        framework = get_framework(ctx.cluster.framework)
+        return writeup_file.template(
+            school=ctx.school(host).name,
+            urn=host,
+            cycle=ctx.label,
+            fmt=fmt,
+            question=plan.enquiry_question if plan is not None else None,
+            areas=tuple((a.key, a.title) for a in framework.areas),
+        )
 
 
 MAX_ITEMS = 100  # items, good practice entries or activities in one write-up

@@ -35,8 +35,8 @@ def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "phase: closed" in done.stdout
-    assert "History of Northbrook Learning Partnership/2026-27" in done.stdout
+    assert "The cycle is closed" in done.stdout
+    assert "changes in its history" in done.stdout
     assert "8 ICS invites" in done.stdout
     report = next((tmp_path / "out" / "html").glob("writeup-report-Northbrook-Primary-*.html"))
     assert "Even better if" in report.read_text(encoding="utf-8")
@@ -57,7 +57,8 @@ def test_demo_runs_in_a_real_subprocess(tmp_path: Path) -> None:
 def _open_the_demo_in_the_web_app(printed: str, folder: Path, env: dict[str, str]) -> None:
     """The command the demo prints serves the year, and its head's link signs in."""
     serve = next(line.strip() for line in printed.splitlines() if " serve --database " in line)
-    link = next(line.split(": ", 1)[1] for line in printed.splitlines() if "a head teacher" in line)
+    lines = printed.splitlines()
+    link = next(lines[n + 1].strip() for n, line in enumerate(lines) if "a head teacher" in line)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -176,5 +177,5 @@ def test_wheel_maps_cli_workflows_templates_under_the_package(tmp_path: Path) ->
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
-    assert "phase: closed" in demo.stdout
+    assert "The cycle is closed" in demo.stdout
     assert list((tmp_path / "out" / "html").glob("sef-summary-*.html"))
