@@ -271,6 +271,36 @@ CYCLE_WORDS: dict[str, str] = {
 }
 
 
+#: What a trigger did, as history shows it to a person.
+TRIGGER_WORDS: dict[str, str] = {
+    "start": "Started",
+    "open_self_review": "Self-review opened",
+    "open_peer_review": "Peer visits opened",
+    "open_write_up": "Write-ups opened",
+    "open_support": "Support opened",
+    "close": "Closed",
+    "cancel": "Cancelled",
+    "submit": "Submitted",
+    "accept": "Accepted",
+    "return": "Returned",
+    "redraft": "Redrafting started",
+    "assign_triad": "Visitors assigned",
+    "reassign_triad": "Visitors changed",
+    "agree_focus": "Focus agreed",
+    "schedule": "Visit dated",
+    "reschedule": "Visit moved",
+    "complete": "Visit held",
+    "draft": "Write-up drafted",
+    "reviewers_agree": "Agreed by the reviewers",
+    "host_agree": "Agreed by the host",
+    "publish": "Published",
+    "agree_plan": "Support plan agreed",
+    "review_impact": "Impact reviewed",
+    "mark_overdue": "Marked overdue",
+    "move_deadline": "Deadline moved",
+}
+
+
 def as_words(name: str) -> str:
     """A name a workflow file gave (a state, a machine) as words: "impact_reviewed" ->
     "Impact reviewed"."""
@@ -287,3 +317,17 @@ def state_words(part: Part | None, state: str) -> str:
 def cycle_words(state: str) -> str:
     """The cycle's state in words: "peer_review" -> "Peer visits"."""
     return CYCLE_WORDS.get(state, as_words(state))
+
+
+def any_state_words(state: str) -> str:
+    """A per-school state in words when its part is not at hand (states of the contract's
+    parts have distinct names, but for the final ones every part shares)."""
+    for words in STATE_WORDS.values():
+        if state in words:
+            return words[state]
+    return as_words(state)
+
+
+def trigger_words(trigger: str) -> str:
+    """What a trigger did, in words: "agree_focus" -> "Focus agreed"."""
+    return TRIGGER_WORDS.get(trigger, as_words(trigger))

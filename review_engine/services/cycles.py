@@ -696,3 +696,38 @@ def sef_overview(rt: Runtime, *, cycle: str) -> tuple[str, list[SefRow]]:
             )
             for urn, name, state, version in rows
         ]
+
+
+# --- moving the cycle itself on, from the console ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseMove:
+    """A move of the cycle's own machine the acting person may make now."""
+
+    trigger: str
+    to_state: str
+    needs_reason: bool
+
+
+def phase_moves(rt: Runtime, *, cycle: str) -> list[PhaseMove]:
+    """What the acting person may do to the cycle itself now (open the next phase before its
+    date, close, cancel), read from the workflow file's `actors:` for the cycle machine."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        have = ctx.relations(None)
+        machine = ctx.definition.cycle_machine
+        moves = []
+        for trigger, transition in machine.by_state[ctx.cycle.state].items():
+            if have & set(transition.actors):
+                moves.append(PhaseMove(trigger, transition.dest, transition.requires_reason))
+        return moves
+
+
+def move_cycle(rt: Runtime, *, cycle: str, trigger: str, reason: str | None = None) -> str:
+    """Fire one of the cycle machine's triggers as the acting person (the workflow's actors
+    and guards decide, as for `review trigger`); the cycle's new state."""
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        fired = ctx.fire(ctx.definition.cycle_machine.name, trigger, None, reason=reason)
+        return fired.to_state

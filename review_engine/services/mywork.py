@@ -30,6 +30,7 @@ from review_engine.core.phases import (
     VisitState,
     VisitTrigger,
     WriteUpTrigger,
+    cycle_words,
 )
 from review_engine.core.relations import Relation
 from review_engine.core.workflow import WorkflowDef
@@ -478,16 +479,6 @@ class _Reader:
 
 # --- the person's cycles, with a way into each school's pages ------------------------------
 
-_CYCLE_WORDS = {
-    "planned": "Not started yet",
-    "self_review": "Self-review",
-    "peer_review": "Peer visits",
-    "write_up": "Write-ups",
-    "support": "Support",
-    "closed": "Closed",
-    "cancelled": "Cancelled",
-}
-
 
 @dataclass(frozen=True)
 class SchoolEntry:
@@ -570,7 +561,7 @@ def my_cycles(rt: Runtime) -> list[CycleEntry]:
                 cycle=cycle_label(cluster, cycle.academic_year),
                 cluster=cluster.name,
                 year=cycle.academic_year,
-                phase=_CYCLE_WORDS.get(cycle.state, cycle.state.replace("_", " ").capitalize()),
+                phase=cycle_words(cycle.state),
                 finished=cycle.id in finished,
                 schools=found,
             )

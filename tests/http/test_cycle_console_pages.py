@@ -138,7 +138,7 @@ def test_starting_mid_year_at_the_current_phase_marks_nothing_overdue(
     confirm = start_form(client)
     words = text_of(confirm.text)
     assert "The year is already under way" in words
-    assert "At the current phase: Peer review (visits)" in words
+    assert "At the current phase: Peer visits" in words
     assert "15 school days" in words
     data = {
         "csrf_token": csrf_of(client, confirm.text),
@@ -194,7 +194,7 @@ def test_the_plan_is_a_timeline_with_the_next_step_marked(signed_in: SignedIn) -
     page = signed_in(FACILITATOR).get(f"/cycles/{CYCLE}/plan")
     assert page.status_code == 200
     words = text_of(page.text)
-    assert "Peer review (visits) opens" in words
+    assert "Peer visits opens" in words
     assert "Self review: due from every school" in words
     assert words.count("Next") >= 1
 

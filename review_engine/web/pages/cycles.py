@@ -14,7 +14,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from review_engine.core.phases import SelfReviewState
+from review_engine.core.phases import SelfReviewState, any_state_words, trigger_words
+from review_engine.core.phases import cycle_words as phase_words
 from review_engine.documents.files import safe_filename
 from review_engine.errors import InvalidInput, NotFound, NotPermitted, ReviewEngineError
 from review_engine.runtime import Runtime
@@ -27,78 +28,6 @@ router = APIRouter(include_in_schema=False)
 REASON_MAX = 10_000
 CHUNK = 64 * 1024
 
-PHASES = {  # the cycle machine's states, as a facilitator says them
-    "planned": "Planned: not open yet",
-    "self_review": "Self-review",
-    "peer_review": "Peer review (visits)",
-    "write_up": "Write-ups",
-    "support": "Support",
-    "closed": "Closed",
-    "cancelled": "Cancelled",
-}
-STATES = {  # per-school states in words
-    "not_started": "Not started",
-    "drafting": "Being drafted",
-    "submitted": "Submitted",
-    "returned": "Returned",
-    "accepted": "Accepted",
-    "awaiting_triad": "Waiting for visitors",
-    "triad_assigned": "Visitors assigned",
-    "focus_agreed": "Focus agreed",
-    "scheduled": "Visit dated",
-    "visited": "Visited",
-    "awaiting_draft": "Waiting for the draft",
-    "drafted": "Drafted",
-    "reviewers_agreed": "Agreed by the reviewers",
-    "host_agreed": "Agreed by the host",
-    "published": "Published",
-    "awaiting_plan": "Waiting for a plan",
-    "plan_agreed": "Plan agreed",
-    "in_progress": "In progress",
-    "impact_reviewed": "Impact reviewed",
-    "": "",
-    "-": "",
-}
-TRIGGERS = {  # what a trigger did, in words
-    "start": "Cycle started",
-    "open_self_review": "Self-review opened",
-    "open_peer_review": "Peer review opened",
-    "open_write_up": "Write-ups opened",
-    "open_support": "Support opened",
-    "close": "Closed",
-    "cancel": "Cancelled",
-    "submit": "Submitted",
-    "accept": "Accepted",
-    "return": "Returned",
-    "redraft": "Redrafting started",
-    "assign_triad": "Visitors assigned",
-    "reassign_triad": "Visitors changed",
-    "agree_focus": "Focus agreed",
-    "schedule": "Visit dated",
-    "reschedule": "Visit moved",
-    "complete": "Visit held",
-    "draft": "Write-up drafted",
-    "reviewers_agree": "Agreed by the reviewers",
-    "host_agree": "Agreed by the host",
-    "publish": "Published",
-    "agree_plan": "Support plan agreed",
-    "review_impact": "Impact reviewed",
-    "mark_overdue": "Marked overdue",
-    "move_deadline": "Deadline moved",
-}
-
-
-def phase_words(state: str) -> str:
-    return PHASES.get(state, state.replace("_", " ").capitalize())
-
-
-def state_words(state: str) -> str:
-    return STATES.get(state, state.replace("_", " ").capitalize())
-
-
-def trigger_words(trigger: str) -> str:
-    return TRIGGERS.get(trigger, trigger.replace("_", " ").capitalize())
-
 
 def cycle_url(cycle: str, page: str = "") -> str:
     """A page of the cycle's console: /cycles/<cycle>/<page>."""
@@ -108,7 +37,7 @@ def cycle_url(cycle: str, page: str = "") -> str:
 def words() -> dict[str, Any]:
     return {
         "phase_words": phase_words,
-        "state_words": state_words,
+        "state_words": any_state_words,
         "trigger_words": trigger_words,
         "cycle_url": cycle_url,
     }
@@ -261,8 +190,45 @@ def plan_page(request: Request, cycle: str, rt: Runtime = Depends(acting)) -> Re
         today=today,
         upcoming=upcoming,
         notice=request.query_params.get("done", ""),
+        moves=hidden(cycles.phase_moves, rt, cycle=summary.cycle),
+        error=None,
         **words(),
     )
+
+
+@router.post("/cycles/{cycle:path}/move", response_class=HTMLResponse)
+def move_cycle(
+    request: Request,
+    cycle: str,
+    trigger: Annotated[str, Form(max_length=100)],
+    reason: Annotated[str, Form(max_length=REASON_MAX)] = "",
+    rt: Runtime = Depends(acting),
+) -> Response:
+    """Open the next phase before its date, close or cancel the cycle: the workflow says who
+    may, and whether a reason is needed."""
+    summary = facilitated(rt, cycle)
+    moves = {m.trigger: m for m in hidden(cycles.phase_moves, rt, cycle=summary.cycle)}
+    move = moves.get(trigger)
+    if move is None:
+        raise HTTPException(404)
+    if move.needs_reason and not reason.strip():
+        view = hidden(plans.show_plan, rt, cycle=summary.cycle)
+        return render(
+            request,
+            "cycle_plan.html",
+            status_code=400,
+            title=f"Plan: {summary.cycle}",
+            summary=summary,
+            view=view,
+            today=rt.clock.now().date(),
+            upcoming=None,
+            notice="",
+            moves=list(moves.values()),
+            error="Say why, for the history: the reason is kept with the change.",
+            **words(),
+        )
+    cycles.move_cycle(rt, cycle=summary.cycle, trigger=trigger, reason=reason.strip() or None)
+    return RedirectResponse(cycle_url(summary.cycle, "plan") + "?done=moved", status_code=303)
 
 
 # --- the SEFs to decide ---------------------------------------------------------------------------
