@@ -123,7 +123,7 @@ def _clean_email(email: str, what: str = "email") -> str:
 
 def _check_school_for(role: Role, school_urn: int | None) -> None:
     if role.at_school and school_urn is None:
-        raise InvalidInput(f"a {role.label.lower()} needs a school (--school URN)")
+        raise InvalidInput(f"a {role.value.replace('_', ' ')} needs a school (--school URN)")
 
 
 def add_person(
@@ -173,7 +173,7 @@ def list_people(
         query = (
             select(Person, School.name)
             .outerjoin(School, col(School.urn) == Person.school_urn)
-            .order_by(col(School.name).is_(None), School.name, Person.name, Person.email)
+            .order_by(Person.email)
         )
         if school_urn is not None:
             query = query.where(Person.school_urn == school_urn)

@@ -174,7 +174,13 @@ def test_people_and_clusters_lists(initialised: Invoke) -> None:
     _set_up_cluster(initialised)
     clusters = json.loads(initialised("cluster", "list", "--json").stdout)
     assert clusters == [
-        {"name": "Northbrook", "facilitator": "facilitator@example.org", "members": 4, "cycles": 1}
+        {
+            "name": "Northbrook",
+            "facilitator": "facilitator@example.org",
+            "members": 4,
+            "cycles": 1,
+            "archived": False,
+        }
     ]
     people = json.loads(initialised("people", "list", "--json").stdout)
     assert people[0]["role"] == "facilitator"

@@ -67,7 +67,7 @@ def people_list(
     shown_active = {"yes": True, "no": False}.get(active or "")
     listed = [
         p
-        for p in everyone
+        for p in sorted(everyone, key=lambda p: (p.school_name is None, p.school_name, p.name))
         if (chosen_school is None or p.school_urn == chosen_school)
         and (chosen_role is None or p.role == chosen_role.value)
         and (shown_active is None or p.active == shown_active)
