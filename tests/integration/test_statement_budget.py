@@ -35,7 +35,7 @@ HOST = URNS[0]
 BUDGET = {
     "sef submit": 17,
     "raw trigger (sef accept)": 8,
-    "visit schedule": 16,
+    "visit schedule": 17,  # one read of the day's other visits: no school on two at once
     "writeup draft": 13,
     "writeup agree (first co-reviewer)": 9,
     "writeup agree (last co-reviewer)": 13,
