@@ -47,6 +47,7 @@ YEAR = "2026-27"
 FACILITATOR = "facilitator@northbrook.example"
 ADMIN = "programme@schools-network.example"  # the programme admin
 SECONDARY = {990103, 990108}
+SAMPLE_LAS = ("352", "356", "358")  # the local authorities of the sample schools
 Say = Callable[[str], None]
 
 
@@ -202,9 +203,11 @@ def _set_up(rt: Runtime, say: Say) -> dict[int, str]:
     dates = calendars.import_calendar(
         admin, name="Sample LA", path=sample_path("term-dates-2026-27.csv")
     )
-    calendars.assign_calendar(admin, name="Sample LA", la_code="352")
+    for la in SAMPLE_LAS:  # every sample school's local authority follows them
+        calendars.assign_calendar(admin, name="Sample LA", la_code=la)
     say(
-        f"imported the Sample LA term dates ({', '.join(dates.years)}) for LA 352; "
+        f"imported the Sample LA term dates ({', '.join(dates.years)}) for LAs "
+        f"{', '.join(SAMPLE_LAS)}; "
         "declared one conflict of interest (a federation)"
     )
     return heads
