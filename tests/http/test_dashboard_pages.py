@@ -9,6 +9,8 @@ import io
 import re
 from datetime import UTC, date, datetime
 
+import pytest
+
 from review_engine.core.domain import Rag, Role, SharingLevel
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import actions, cycles, people, schools
@@ -280,3 +282,20 @@ def test_charts_escape_every_text_and_carry_their_title() -> None:
     assert 'fill="#0b0c0c">2</text>' in svg  # dark figures on amber, for contrast
     line = charts.line_chart("c2", "t", "d", ["Sep", "Oct"], [charts.Series("a", (0.0, 3.0))])
     assert ">0.8<" not in line and ">4<" in line  # whole schools on the axis
+
+
+def test_a_long_grid_is_paged_and_the_csv_keeps_every_school(
+    cycle_rt: Runtime, signed_in: SignedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from review_engine.web.pages import dashboard as page
+
+    monkeypatch.setattr(page, "PAGE_ROWS", 3)
+    client = signed_in(FACILITATOR)
+    first = client.get("/dashboard")
+    assert "Schools 1 to 3 of 8." in first.text and "page 1 of 3" in first.text
+    assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
+    last = client.get("/dashboard?page=3")
+    assert "Schools 7 to 8 of 8." in last.text and 'rel="next"' not in last.text
+    assert client.get("/dashboard?page=99").status_code == 200  # the last page, not an error
+    csv_rows = client.get("/dashboard.csv").text.strip().splitlines()
+    assert sum(1 for line in csv_rows if ",99010" in line) == 8

@@ -18,6 +18,8 @@ from review_engine.web.session import acting
 router = APIRouter(include_in_schema=False)
 
 CHART_ROWS = 40  # bars a per-school or per-cluster chart shows; its table lists them all
+PAGE_ROWS = 100  # schools of the grid on one page (the CSV has them all)
+WAITING_ROWS = 100  # items of the waiting list shown (overdue first; the CSV has them all)
 FILTER_KEYS = ("cycle", "year", "cluster", "la", "phase", "state", "overdue")
 STATUS_COLOURS = {"not_started": "#6f777b", "in_progress": "#f47738", "done": "#00703c"}
 
@@ -58,11 +60,22 @@ def _query(f: dashboard.Filters) -> str:
 def show(request: Request, rt: Runtime = Depends(acting)) -> Response:
     view = dashboard.dashboard(rt, filters=_filters(request))
     query = _query(view.filters)
+    pages = max(1, -(-len(view.rows) // PAGE_ROWS))
+    wanted = request.query_params.get("page", "1")
+    page = min(int(wanted), pages) if wanted.isdigit() and int(wanted) > 0 else 1
+    start = (page - 1) * PAGE_ROWS
+    waiting = sorted(view.waiting, key=lambda w: not w.overdue)[:WAITING_ROWS]
     return render(
         request,
         "dashboard.html",
         title=view.heading,
         view=view,
+        rows=view.rows[start : start + PAGE_ROWS],
+        first=start + 1,
+        page=page,
+        pages=pages,
+        page_query=query,
+        waiting=waiting,
         charts=_charts(view),
         dashboard_statuses=list(dashboard.STATUSES.items()),
         csv_url="/dashboard.csv" + (f"?{query}" if query else ""),
