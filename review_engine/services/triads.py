@@ -271,7 +271,12 @@ def set_triad(
         )
         existing = _assignments(ctx)
         others = tuple(a for a in existing if a.host != host)
-        mine = Assignment(host=host, visitors=tuple(sorted(visitors)), lead=lead)
+        mine = Assignment(
+            host=host,
+            visitors=tuple(sorted(visitors)),
+            lead=lead,
+            distances_km=_manual_distances(problem, host, sorted(visitors)),
+        )
         # Hosts still without visitors are not this triad's fault: triads set one at a time
         # would otherwise be refused until every other host had been set.
         violations = [
@@ -291,6 +296,29 @@ def set_triad(
         _store(ctx, (mine,), source="manual", states=states, only_host=host)
         names = ctx.records.school_names({host, *visitors})
         return _row(mine, names)
+
+
+def _manual_distances(
+    problem: AllocationProblem, host: int, visitors: list[int]
+) -> tuple[float, ...]:
+    """Each visitor's km from the host, as the solver measures it; () when a school has no map
+    reference (stored as unknown, not as 0 km)."""
+    nodes = {s.urn: s for s in problem.schools}
+    here = nodes.get(host)
+    found = []
+    for v in visitors:
+        there = nodes.get(v)
+        if here is None or there is None:
+            return ()
+        if None in (here.easting, here.northing, there.easting, there.northing):
+            return ()
+        assert here.easting is not None and here.northing is not None
+        assert there.easting is not None and there.northing is not None
+        metres = (
+            (here.easting - there.easting) ** 2 + (here.northing - there.northing) ** 2
+        ) ** 0.5
+        found.append(round(metres / 1000, 3))
+    return tuple(found)
 
 
 def _assignments(ctx: CycleContext) -> tuple[Assignment, ...]:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from review_engine.errors import NotFound, ReviewEngineError
 from review_engine.runtime import Runtime
-from review_engine.services import cycles, triads
+from review_engine.services import clusters, cycles, triads
 from review_engine.web.pages.cycles import cycle_url, facilitated, hidden, words
 from review_engine.web.rendering import render
 from review_engine.web.session import acting
@@ -33,7 +33,7 @@ def _page(
     lead: int | None = None,
     check: triads.TriadCheck | None = None,
     proposal: triads.Proposal | None = None,
-    visitors: int = 3,
+    visitors: int | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -48,6 +48,8 @@ def _page(
         s.urn: s.states.get(visit_machine, "") if visit_machine else "" for s in status.schools
     }
     by_host = {r.host: r for r in rows}
+    if visitors is None:  # the cluster's setting, until the facilitator chooses another
+        visitors = clusters.cluster_settings(rt, name=summary.cluster).visitors_per_host
     explanation: list[str] | None = None
     if host is not None:
         if host not in names:
