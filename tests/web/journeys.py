@@ -121,3 +121,49 @@ def publish_the_writeup(app: LiveApp) -> None:
         as_head(app, urn, "writeup", "agree", CYCLE, "--school", HOST)
     as_head(app, HOST, "writeup", "publish", CYCLE, "--school", HOST, "--share", "cluster")
     app.ok("trigger", CYCLE, "open_support")
+
+
+# --- the facilitator's cluster, before its cycle starts -------------------------------------
+
+CLUSTER = "Northbrook"
+YEAR = "2026-27"
+# A fifth school and its head: with five schools and two visitors per host, a host has a choice.
+BROOKSIDE = "990105"
+CLUSTER_HEADS = {**HEADS, BROOKSIDE: "head@brookside.example"}
+
+
+def set_up_cluster_to_start(review: Any) -> None:
+    """As the operator: the sample schools, the facilitator, a head for each of five schools
+    (named "Head <URN>"), cluster Northbrook of those schools on the 2019 framework (the
+    sample SEFs' framework), and the Sample LA term dates for LA 352 (Moss Lane, in LA 356,
+    follows none). `review` is click's invoker; no cycle has started."""
+    from tests.conftest import FACILITATOR
+
+    operator = ("--as", "operator")
+
+    def ok(*args: str) -> None:
+        result = review(*args)
+        assert result.exit_code == 0, (args, result.stdout, result.stderr)
+
+    ok(*operator, "schools", "import", str(SAMPLES / "gias-sample.csv"))
+    ok(*operator, "people", "add", FACILITATOR, "--name", "Fran", "--role", "facilitator")
+    for urn, email in CLUSTER_HEADS.items():
+        ok(*operator, "people", "add", email, "--name", f"Head {urn}", "--role", "head",
+           "--school", urn)  # fmt: skip
+    ok(*operator, "cluster", "create", CLUSTER, "--facilitator", FACILITATOR,
+       "--framework", "eif2019")  # fmt: skip
+    ok("cluster", "add", CLUSTER, *CLUSTER_HEADS)
+    ok(*operator, "calendar", "import", "Sample LA", str(SAMPLES / "term-dates-2026-27.csv"))
+    ok(*operator, "calendar", "assign", "Sample LA", "--la", "352")
+
+
+def start_the_cycle(app: LiveApp) -> None:
+    """The 2026-27 cycle started at the terminal and self-review opened."""
+    app.ok("cycle", "start", "--cluster", CLUSTER, "--year", YEAR)
+    open_self_review(app)
+
+
+def accept_dialogs(page: Any) -> Any:
+    """Answer OK to every "Are you sure?" (`data-confirm`) on the page; returns the page."""
+    page.on("dialog", lambda dialog: dialog.accept())
+    return page
