@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,14 @@ def serve(
             help="Behind a reverse proxy on this machine: trust its X-Forwarded-* headers."
         ),
     ] = False,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler",
+            help="Also run the scheduler here, so phases open on their dates and reminders "
+            "are queued (one scheduler leads however many run).",
+        ),
+    ] = False,
 ) -> None:
     """Run the web app where people sign in by e-mail link and do their part of the cycle."""
     import uvicorn
@@ -62,13 +71,33 @@ def serve(
     say(f"School peer review on {base} (database {settings.url}); Ctrl+C stops it")
     if not settings.smtp_configured:
         say("No SMTP configured (REVIEW_SMTP_HOST): sign-in links are also written to this log")
-    uvicorn.run(
-        "review_engine.web.app:create_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=proxy,
-        forwarded_allow_ips="127.0.0.1" if proxy else None,
-        log_level="info",
-    )
+    stop = threading.Event()
+    beside = None
+    if scheduler:  # as `review scheduler run`, in a thread of this process
+        from review_engine.services import scheduling
+
+        runtime = Runtime.open(settings)
+        beside = threading.Thread(
+            target=scheduling.run,
+            args=(runtime,),
+            kwargs={"wait": True, "stop_event": stop},
+            name="scheduler",
+            daemon=True,
+        )
+        beside.start()
+        say("The scheduler runs beside it: ticks at start, 06:00 daily and hourly")
+    try:
+        uvicorn.run(
+            "review_engine.web.app:create_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=proxy,
+            forwarded_allow_ips="127.0.0.1" if proxy else None,
+            log_level="info",
+        )
+    finally:
+        stop.set()
+        if beside is not None:
+            beside.join(timeout=10)
