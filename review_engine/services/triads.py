@@ -7,7 +7,9 @@ answer as TriadPlace rows, moving each host's peer-visit machine to triad_assign
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete
@@ -384,6 +386,7 @@ def explain(rt: Runtime, *, cycle: str, host: int) -> list[str]:
             return lines  # why other schools were not chosen is the facilitator's to see
         problem = _problem(ctx, visitors=len(row.visitors), min_visits=None, max_visits=None)
         stored = _assignments(ctx)
+        names = ctx.records.school_names({s.urn for s in problem.schools} | {host})
     # The solver's view of the stored allocation: nearer schools and why they were not used.
     result = allocation.AllocationResult(
         assignments=stored,
@@ -396,8 +399,21 @@ def explain(rt: Runtime, *, cycle: str, host: int) -> list[str]:
         method="stored",
     )
     reasons = allocation.explain(problem, result, host)
-    lines += [f"- {line}" for line in reasons if line.startswith(_EXPLAINED)]
+    lines += [f"- {_named(line, names)}" for line in reasons if line.startswith(_EXPLAINED)]
     return lines
+
+
+_URN = re.compile(r"\b\d{6,8}\b")
+
+
+def _named(line: str, names: Mapping[int, str]) -> str:
+    """The solver speaks in URNs; a person reads the school's name with it."""
+
+    def name(match: re.Match[str]) -> str:
+        urn = int(match.group())
+        return f"{names[urn]} ({urn})" if urn in names else match.group()
+
+    return _URN.sub(name, line)
 
 
 _EXPLAINED = ("not ", "... and", "no coordinates", "lead reviewer")
