@@ -43,7 +43,12 @@ def _print(rows: list[triads.TriadRow], *, wide: bool = False) -> None:
 def propose(
     ctx: typer.Context,
     cycle: Cycle,
-    visitors: Annotated[int, typer.Option(help="Visitors per host.")] = 3,
+    visitors: Annotated[
+        int | None,
+        typer.Option(
+            help="Visitors per host; default the cluster's setting (3 unless changed).", min=1
+        ),
+    ] = None,
     min_: Annotated[int | None, typer.Option("--min", help="Fewest visits per school.")] = None,
     max_: Annotated[int | None, typer.Option("--max", help="Most visits per school.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Show, do not store.")] = False,

@@ -159,15 +159,17 @@ def propose(
     rt: Runtime,
     *,
     cycle: str,
-    visitors: int = 3,
+    visitors: int | None = None,
     min_visits: int | None = None,
     max_visits: int | None = None,
     dry_run: bool = False,
 ) -> Proposal:
-    """Form every triad of the cycle optimally; store them unless a dry run."""
+    """Form every triad of the cycle optimally (with the cluster's visitors per host unless
+    told otherwise); store them unless a dry run."""
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
         ctx.require(None, _FACILITATOR, f"form the triads of {ctx.label}")
+        visitors = visitors or ctx.cluster.visitors_per_host
         problem = _problem(ctx, visitors=visitors, min_visits=min_visits, max_visits=max_visits)
         states = _peer_visit_states(ctx)
         late = sorted(
