@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from review_engine.core.phases import any_state_words, as_words, cycle_words
 from review_engine.runtime import Runtime
 from review_engine.services import cycles
 
@@ -100,14 +101,17 @@ def print_status(rt: Runtime, cycle: str) -> None:
     """The status table: one row per school, one column per phase machine."""
     st = cycles.cycle_status(rt, cycle=cycle)
     say(
-        f"[bold]{st.cycle}[/bold]  phase: [bold]{st.state}[/bold]  "
+        f"[bold]{st.cycle}[/bold]  phase: [bold]{cycle_words(st.state)}[/bold]  "
         f"workflow: {st.workflow} v{st.workflow_version}"
     )
-    headers = ["URN", "school", *(m.replace("_", " ") for m in st.machines)]
+    headers = ["URN", "school", *(as_words(m) for m in st.machines)]
     table(
         None,
         headers,
-        [(s.urn, s.name, *(s.states.get(m, "") for m in st.machines)) for s in st.schools],
+        [
+            (s.urn, s.name, *(any_state_words(s.states.get(m, "")) for m in st.machines))
+            for s in st.schools
+        ],
     )
     if st.overdue:
         say("[bold]overdue[/bold]")

@@ -103,9 +103,10 @@ def test_status_table_and_json(initialised: Invoke) -> None:
     _set_up_cluster(initialised)
     table = initialised("--wide", "cycle", "status", "--cluster", "Northbrook")  # no wrapping
     assert table.exit_code == 0
-    assert "Northbrook/2026-27" in table.stdout and "phase: planned" in table.stdout
+    assert "Northbrook/2026-27" in table.stdout and "phase: Not started yet" in table.stdout
     assert "St Aidan’s Church of England Primary School" in table.stdout
-    assert "not_started" in table.stdout and "awaiting_triad" in table.stdout
+    assert "Not started" in table.stdout and "Waiting for the triad" in table.stdout
+    assert "not_started" not in table.stdout  # states in words; --json keeps the names
     data = json.loads(initialised("cycle", "status", "Northbrook/2026-27", "--json").stdout)
     assert data["state"] == "planned"
     assert {s["urn"] for s in data["schools"]} == {990101, 990102, 990103, 990104}

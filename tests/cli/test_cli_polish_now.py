@@ -51,7 +51,7 @@ def test_now_on_a_real_database_reads_but_refuses_any_change(
 ) -> None:
     _real_database(review)
     status = ok(review, "--now", "2027-01-04", "cycle", "status", CYCLE)
-    assert "phase: planned" in status
+    assert "phase: Not started yet" in status
     before = snapshot(cli_env)
     result = review("--now", "2027-01-04T09:00", "trigger", CYCLE, "open_self_review")
     assert result.exit_code == 1

@@ -170,7 +170,7 @@ def test_actions_list_and_cycle_status_fit_80_columns(
 
     status = ok(year.review("cycle", "status", CYCLE))
     fits(status.split("\noverdue")[0].split("\nfeedback missing")[0])  # the table
-    assert "awaiting" in status
+    assert "Waiting for" in status and "awaiting" not in status  # states in words
 
 
 # --- the support plan, and refusals that say what to run ---------------------------------
