@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from review_engine.core.phases import any_state_words, as_words, cycle_words, trigger_words
 from review_engine.runtime import Runtime
 from review_engine.services import history as history_svc
 from review_engine.services import transitions
@@ -78,8 +79,9 @@ def history(
     print_history(rt, cycle, school=school, wide=wide)
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ")
+def _state(entry: history_svc.HistoryEntry, state: str) -> str:
+    """A state in words: the cycle's phases for the cycle's own rows, else a school's."""
+    return cycle_words(state) if entry.school is None else any_state_words(state)
 
 
 def print_history(rt: Runtime, cycle: str, *, school: int | None, wide: bool = False) -> None:
@@ -111,7 +113,8 @@ def print_history(rt: Runtime, cycle: str, *, school: int | None, wide: bool = F
                     line
                     for line in (
                         e.school or "",
-                        f"{_words(e.machine)}: {_words(e.from_state)} -> {_words(e.to_state)}",
+                        f"{as_words(e.machine)}: {trigger_words(e.trigger)} "
+                        f"({_state(e, e.from_state) or 'new'} -> {_state(e, e.to_state)})",
                         f"by {e.actor}" + (f": {e.reason}" if e.reason else ""),
                     )
                     if line

@@ -126,7 +126,7 @@ def test_trigger_and_history(initialised: Invoke) -> None:
         ("self_review", "drafting", "facilitator@example.org"),
     ]
     shown = initialised("history", "Northbrook/2026-27", "--school", "990101")
-    assert "self review: not started -> drafting" in shown.stdout
+    assert "Self review: Started (Not started -> Being drafted)" in shown.stdout
 
 
 def test_trigger_in_the_wrong_state_is_one_line(initialised: Invoke) -> None:
