@@ -283,6 +283,7 @@ class ClusterSettings:
     frameworks: list[tuple[str, str]]  # (name, title) of every shipped framework
     is_admin: bool  # may change the facilitator and archive
     changes: list[ClusterChangeView] = field(default_factory=list)  # newest first
+    schools: list[MemberView] = field(default_factory=list)  # the member schools, by name
 
 
 def _running_cycle(session: Session, cluster: Cluster) -> str | None:
@@ -312,11 +313,15 @@ def cluster_settings(rt: Runtime, *, name: str) -> ClusterSettings:
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         cluster = _settings_of(session, actor, name)
-        members = session.exec(
-            select(func.count()).where(
-                Membership.cluster_id == cluster.id, col(Membership.left).is_(None)
-            )
-        ).one()
+        schools = [
+            MemberView(urn=s.urn, name=s.name, phase=s.phase, la_name=s.la_name, joined=m.joined)
+            for m, s in session.exec(
+                select(Membership, School)
+                .join(School, col(School.urn) == Membership.school_urn)
+                .where(Membership.cluster_id == cluster.id, col(Membership.left).is_(None))
+                .order_by(School.name)
+            ).all()
+        ]
         facilitator = (
             session.get(Person, cluster.facilitator_id) if cluster.facilitator_id else None
         )
@@ -342,12 +347,13 @@ def cluster_settings(rt: Runtime, *, name: str) -> ClusterSettings:
             visitors_per_host=cluster.visitors_per_host,
             trust_conflicts=cluster.trust_conflicts,
             archived=cluster.archived_at is not None,
-            members=int(members),
+            members=len(schools),
             cycles=[cycle_label(cluster, y) for y in years],
             running=_running_cycle(session, cluster),
             frameworks=[(k, f.title) for k, f in sorted(known.items())],
             is_admin=actor.admin,
             changes=[ClusterChangeView(c.setting, c.old, c.new, c.actor, c.at) for c in changes],
+            schools=schools,
         )
 
 

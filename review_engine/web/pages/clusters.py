@@ -48,19 +48,22 @@ def _page(
         status_code=status_code,
         title=f"{settings.name}: settings",
         c=settings,
-        values=values
-        or {
-            "name": settings.name,
-            "framework": settings.framework,
-            "visitors_per_host": str(settings.visitors_per_host),
-            "facilitator": settings.facilitator or "",
-            "trust_conflicts": "yes" if settings.trust_conflicts else "",
-        },
+        values=values or _values(settings),
         errors=errors or {},
         cluster_url=cluster_url,
         max_visitors=clusters.MAX_VISITORS,
         saved=request.query_params.get("saved", ""),
     )
+
+
+def _values(settings: clusters.ClusterSettings) -> dict[str, str]:
+    return {
+        "name": settings.name,
+        "framework": settings.framework,
+        "visitors_per_host": str(settings.visitors_per_host),
+        "facilitator": settings.facilitator or "",
+        "trust_conflicts": "yes" if settings.trust_conflicts else "",
+    }
 
 
 @router.get("/clusters/{name}", response_class=HTMLResponse)
@@ -141,3 +144,49 @@ def restore(name: str, rt: Runtime = Depends(acting)) -> Response:
     _settings(rt, name)
     clusters.archive_cluster(rt, name=name, archived=False)
     return RedirectResponse(f"{cluster_url(name)}?saved=restored", 303)
+
+
+@router.post("/clusters/{name}/schools", response_class=HTMLResponse)
+def add_schools(
+    request: Request,
+    name: str,
+    urns: Annotated[str, Form(max_length=2000)] = "",
+    rt: Runtime = Depends(acting),
+) -> Response:
+    """Schools join the cluster, all or none (each must be imported from GIAS first)."""
+    settings = _settings(rt, name)
+    wanted = [u for u in urns.replace(",", " ").split() if u]
+    problem = ""
+    if not wanted:
+        problem = "Give at least one URN."
+    elif not all(u.isdigit() for u in wanted):
+        problem = "A URN is a number, such as 100000."
+    if not problem:
+        try:
+            clusters.add_schools(rt, cluster=settings.name, urns=[int(u) for u in wanted])
+        except (NotFound, InvalidInput, AlreadyExists) as exc:
+            problem = exc.message
+        except NotPermitted:
+            raise HTTPException(status_code=404) from None
+    if problem:
+        return _page(
+            request,
+            settings,
+            status_code=400,
+            values={"urns": urns, **_values(settings)},
+            errors={"urns": problem},
+        )
+    return RedirectResponse(cluster_url(settings.name) + "?saved=added#schools", status_code=303)
+
+
+@router.post("/clusters/{name}/schools/{urn}/leave")
+def school_leaves(name: str, urn: int, rt: Runtime = Depends(acting)) -> Response:
+    """A school leaves the cluster (its membership ends; history keeps it)."""
+    settings = _settings(rt, name)
+    if urn not in {s.urn for s in settings.schools}:
+        raise HTTPException(status_code=404)
+    try:
+        clusters.remove_school(rt, cluster=settings.name, urn=urn)
+    except NotPermitted:
+        raise HTTPException(status_code=404) from None
+    return RedirectResponse(cluster_url(settings.name) + "?saved=removed#schools", status_code=303)
