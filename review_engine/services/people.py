@@ -196,6 +196,13 @@ def manages_people(rt: Runtime) -> bool:
         return actor.admin or bool(actor.facilitates)
 
 
+def manages_programme(rt: Runtime) -> bool:
+    """Whether the actor runs the programme (a programme admin, or the operator): creates
+    clusters, imports schools and calendars."""
+    with rt.db.transaction() as session:
+        return policy.resolve_actor(session, rt.actor).admin
+
+
 def _may_manage(session: Session, actor: policy.Actor, person: Person | None) -> bool:
     """An admin manages anyone; a facilitator the staff (any school role) of their clusters'
     member schools."""

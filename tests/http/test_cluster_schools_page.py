@@ -46,3 +46,43 @@ def test_a_head_cannot_change_the_members(cycle_rt: Runtime, signed_in: SignedIn
     refused = head.post(f"{PAGE}/schools/990102/leave", data={"csrf_token": token})
     assert refused.status_code == 404
     assert 990102 in _members(cycle_rt)
+
+
+def test_a_programme_admin_creates_a_cluster_and_nobody_else_may(
+    cycle_rt: Runtime, signed_in: SignedIn
+) -> None:
+    from review_engine.core.domain import Role
+    from review_engine.services import people
+
+    admin = "programme@example.org"
+    people.add_person(cycle_rt.acting_as("operator"), email=admin, name="Pat Lead", role=Role.ADMIN)
+    client = signed_in(admin)
+    form = client.get("/clusters")
+    assert form.status_code == 200 and "Create a cluster" in form.text
+    token = csrf_of(client, form.text)
+    taken = client.post("/clusters", data={"csrf_token": token, "name": CLUSTER})
+    assert taken.status_code == 400 and "already exists" in taken.text
+    made = client.post(
+        "/clusters",
+        data={
+            "csrf_token": token,
+            "name": "Riverside",
+            "facilitator": FACILITATOR,
+            "framework": "renewed2025",
+            "visitors_per_host": "2",
+        },
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/clusters/Riverside#schools"
+    settings = clusters.cluster_settings(cycle_rt.acting_as(admin), name="Riverside")
+    assert (settings.facilitator, settings.framework, settings.visitors_per_host) == (
+        FACILITATOR,
+        "renewed2025",
+        2,
+    )
+    for who in (FACILITATOR, HEADS[990101]):
+        other = signed_in(who)
+        assert other.get("/clusters").status_code == 404
+        refused = other.post(
+            "/clusters", data={"csrf_token": csrf_of(other, other.get("/").text), "name": "X"}
+        )
+        assert refused.status_code == 404

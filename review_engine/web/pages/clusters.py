@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from review_engine.core.frameworks import DEFAULT_FRAMEWORK, frameworks
 from review_engine.core.safe_text import CLUSTER_NAME_MAX
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound, NotPermitted
 from review_engine.runtime import Runtime
-from review_engine.services import clusters
+from review_engine.services import clusters, people
 from review_engine.web.rendering import render
 from review_engine.web.session import acting
 
@@ -54,6 +55,82 @@ def _page(
         max_visitors=clusters.MAX_VISITORS,
         saved=request.query_params.get("saved", ""),
     )
+
+
+@router.get("/clusters", response_class=HTMLResponse)
+def new_cluster_form(request: Request, rt: Runtime = Depends(acting)) -> Response:
+    """A programme admin creates a cluster (anyone else: no such page)."""
+    if not people.manages_programme(rt):
+        raise HTTPException(status_code=404)
+    return _new_page(request, values={"framework": DEFAULT_FRAMEWORK, "visitors_per_host": "3"})
+
+
+def _new_page(
+    request: Request,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "cluster_new.html",
+        status_code=status_code,
+        title="Create a cluster",
+        values=values,
+        errors=errors or {},
+        frameworks=[(k, f.title) for k, f in sorted(frameworks().items())],
+        max_visitors=clusters.MAX_VISITORS,
+    )
+
+
+@router.post("/clusters", response_class=HTMLResponse)
+def create_cluster(
+    request: Request,
+    name: Annotated[str, Form(max_length=CLUSTER_NAME_MAX + 50)] = "",
+    facilitator: Annotated[str, Form(max_length=254)] = "",
+    framework: Annotated[str, Form(max_length=100)] = "",
+    visitors_per_host: Annotated[str, Form(max_length=5)] = "3",
+    rt: Runtime = Depends(acting),
+) -> Response:
+    if not people.manages_programme(rt):
+        raise HTTPException(status_code=404)
+    values = {
+        "name": name,
+        "facilitator": facilitator,
+        "framework": framework,
+        "visitors_per_host": visitors_per_host,
+    }
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Give the cluster a name."
+    if not visitors_per_host.isdigit():
+        errors["visitors_per_host"] = "Give a number of visiting schools, such as 3."
+    if not errors:
+        try:
+            created = clusters.create_cluster(
+                rt,
+                name=name.strip(),
+                facilitator_email=facilitator.strip() or None,
+                framework=framework or DEFAULT_FRAMEWORK,
+                visitors_per_host=int(visitors_per_host),
+            )
+        except (InvalidInput, NotFound, AlreadyExists) as exc:
+            errors[_new_field_of(exc.message)] = exc.message
+        else:
+            return RedirectResponse(cluster_url(created.name) + "#schools", status_code=303)
+    return _new_page(request, values=values, errors=errors, status_code=400)
+
+
+def _new_field_of(message: str) -> str:
+    for field, words in (
+        ("facilitator", ("person", "facilitator", "@")),
+        ("framework", ("framework",)),
+        ("visitors_per_host", ("visitor",)),
+    ):
+        if any(w in message for w in words):
+            return field
+    return "name"
 
 
 def _values(settings: clusters.ClusterSettings) -> dict[str, str]:
