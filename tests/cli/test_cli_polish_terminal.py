@@ -103,7 +103,8 @@ def test_history_fits_80_columns_when_piped_and_wide_gives_every_column(year: Ye
     lines = shown.splitlines()
     assert lines[1].split() == ["when", "(London)", "change"]
     assert set(lines[2]) == {"-", " "}
-    held = next(i for i, line in enumerate(lines) if "Visit held (Visit booked -> Visit held)" in line)
+    change = "Visit held (Visit booked -> Visit held)"
+    held = next(i for i, line in enumerate(lines) if change in line)
     assert "Northbrook Primary School" in lines[held - 1]  # the school above its change
     assert f"by {HEADS[HOST]}" in lines[held + 1]  # and who made it below
     assert "trigger" not in lines[1]
