@@ -269,3 +269,21 @@ def members_of(session: Session, cluster_ids: Collection[int]) -> set[int]:
             )
         ).all()
     )
+
+
+def clusters_seen_by(session: Session, actor: Actor) -> set[int] | None:
+    """The clusters whose name, members and cycles the actor may list: None for every one (a
+    programme admin or lead, the operator, the scheduler); else those they facilitate and those
+    their school is a member of (one query at most)."""
+    if actor.oversees_programme or actor.system:
+        return None
+    seen = set(actor.facilitates)
+    if actor.school_urn is not None:
+        seen |= set(
+            session.exec(
+                select(Membership.cluster_id).where(
+                    Membership.school_urn == actor.school_urn, col(Membership.left).is_(None)
+                )
+            ).all()
+        )
+    return seen

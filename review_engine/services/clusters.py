@@ -185,8 +185,14 @@ def remove_school(rt: Runtime, *, cluster: str, urn: int, left: date | None = No
 
 
 def show_cluster(rt: Runtime, *, name: str) -> ClusterView:
+    """A cluster, its members and cycles, for whoever may list it (a cluster you may not see
+    is not found, as one that does not exist)."""
     with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
         cluster = get_cluster(session, name)
+        seen = policy.clusters_seen_by(session, actor)
+        if seen is not None and cluster.id not in seen:
+            raise NotFound("cluster", name, "see `review cluster list`")
         rows = session.exec(
             select(Membership, School)
             .join(School, col(School.urn) == Membership.school_urn)
@@ -219,8 +225,9 @@ def show_cluster(rt: Runtime, *, name: str) -> ClusterView:
 
 
 def list_clusters(rt: Runtime, *, include_archived: bool = False) -> list[ClusterSummary]:
-    """Clusters (archived ones only when asked for)."""
+    """The clusters the actor may list (archived ones only when asked for)."""
     with rt.db.transaction() as session:
+        seen = policy.clusters_seen_by(session, policy.resolve_actor(session, rt.actor))
         members = dict(
             session.exec(
                 select(Membership.cluster_id, func.count())
@@ -240,6 +247,8 @@ def list_clusters(rt: Runtime, *, include_archived: bool = False) -> list[Cluste
         )
         if not include_archived:
             query = query.where(col(Cluster.archived_at).is_(None))
+        if seen is not None:
+            query = query.where(col(Cluster.id).in_(sorted(seen)))
         rows = session.exec(query).all()
         return [
             ClusterSummary(

@@ -266,8 +266,14 @@ def list_cycles(rt: Runtime, *, cluster: str | None = None) -> list[CycleSummary
             .join(counts, counts.c.cycle_id == Cycle.id)
             .order_by(Cluster.name, Cycle.academic_year)
         )
+        seen = policy.clusters_seen_by(session, policy.resolve_actor(session, rt.actor))
+        if seen is not None:
+            query = query.where(col(Cluster.id).in_(sorted(seen)))
         if cluster is not None:
-            query = query.where(Cluster.name == get_cluster(session, cluster).name)
+            found = get_cluster(session, cluster)
+            if seen is not None and found.id not in seen:
+                raise NotFound("cluster", cluster, "see `review cluster list`")
+            query = query.where(Cluster.name == found.name)
         return [
             CycleSummary(
                 cycle_label(name, c.academic_year),
