@@ -86,25 +86,8 @@ def start_cycle(
     definition = rt.catalog.get(workflow or DEFAULT_WORKFLOW)
     now = rt.clock.now()
     with rt.db.transaction() as session:
-        found = get_cluster(session, cluster)
-        assert found.id is not None
-        actor = policy.resolve_actor(session, rt.actor)
-        policy.require_runs_cluster(actor, found.id, f"start a cycle for {found.name}")
-        if found.archived_at is not None:  # an archived cluster starts no new cycle
-            raise InvalidInput(f"cluster {found.name} is archived; an admin may restore it")
+        found, actor, urns = _cluster_to_start(session, rt, cluster, year)
         label = cycle_label(found, year)
-        taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
-        if session.exec(taken).first():
-            raise AlreadyExists("cycle", label)
-        urns = sorted(
-            session.exec(
-                select(Membership.school_urn).where(
-                    Membership.cluster_id == found.id, col(Membership.left).is_(None)
-                )
-            ).all()
-        )
-        if not urns:
-            raise InvalidInput(f"cluster {found.name} has no member schools; add some first")
         preview = _preview(session, found.name, year, definition, urns, to_london(now).date())
         if session.get(WorkflowSnapshot, definition.hash) is None:
             session.add(
@@ -386,22 +369,31 @@ def preview_start(
     check_year(year)
     definition = rt.catalog.get(workflow or DEFAULT_WORKFLOW)
     with rt.db.transaction() as session:
-        found = get_cluster(session, cluster)
-        assert found.id is not None
-        actor = policy.resolve_actor(session, rt.actor)
-        policy.require_runs_cluster(actor, found.id, f"start a cycle for {found.name}")
-        if found.archived_at is not None:  # an archived cluster starts no new cycle
-            raise InvalidInput(f"cluster {found.name} is archived; an admin may restore it")
-        label = cycle_label(found, year)
-        taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
-        if session.exec(taken).first():
-            raise AlreadyExists("cycle", label)
-        urns = policy.current_members(session, found.id)
-        if not urns:
-            raise InvalidInput(f"cluster {found.name} has no member schools; add some first")
+        found, _, urns = _cluster_to_start(session, rt, cluster, year)
         return _preview(
-            session, found.name, year, definition, sorted(urns), to_london(rt.clock.now()).date()
+            session, found.name, year, definition, urns, to_london(rt.clock.now()).date()
         )
+
+
+def _cluster_to_start(
+    session: Session, rt: Runtime, cluster: str, year: str
+) -> tuple[Cluster, policy.Actor, list[int]]:
+    """The cluster a cycle is to start for, who starts it, and its member schools: refused
+    in one line unless the actor runs it, it is not archived, has members and no cycle for
+    the year."""
+    found = get_cluster(session, cluster)
+    assert found.id is not None
+    actor = policy.resolve_actor(session, rt.actor)
+    policy.require_runs_cluster(actor, found.id, f"start a cycle for {found.name}")
+    if found.archived_at is not None:  # an archived cluster starts no new cycle
+        raise InvalidInput(f"cluster {found.name} is archived; an admin may restore it")
+    taken = select(Cycle).where(Cycle.cluster_id == found.id, Cycle.academic_year == year)
+    if session.exec(taken).first():
+        raise AlreadyExists("cycle", cycle_label(found, year))
+    urns = policy.current_members(session, found.id)
+    if not urns:
+        raise InvalidInput(f"cluster {found.name} has no member schools; add some first")
+    return found, actor, urns
 
 
 def no_calendar_message(cluster: str, year: str) -> str:
