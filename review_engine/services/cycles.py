@@ -87,6 +87,7 @@ def start_cycle(
     now = rt.clock.now()
     with rt.db.transaction() as session:
         found, actor, urns = _cluster_to_start(session, rt, cluster, year)
+        assert found.id is not None
         label = cycle_label(found, year)
         preview = _preview(session, found.name, year, definition, urns, to_london(now).date())
         if session.get(WorkflowSnapshot, definition.hash) is None:
