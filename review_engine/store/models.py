@@ -55,9 +55,14 @@ class Person(SQLModel, table=True):
     role: str
     school_urn: int | None = Field(default=None, foreign_key="school.urn", index=True)
     active: bool = True  # a deactivated person signs in no more; history keeps their name
-    # The notice kinds (core.domain.NoticeKind) they take, comma-separated; None: their
-    # role's defaults (NoticeKind.defaults_for), "" : none at all.
+    # The notice kinds (core.domain.NoticeKind) they take, comma-separated, each alone (sent
+    # at once) or as "kind:digest" (in their daily digest); a kind not listed is off. None:
+    # what their school's routing (or the programme's default) gives their role.
     notices: str | None = None
+    # When a retention purge replaced their name and e-mail (the row stays for history).
+    anonymised_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class Cluster(SQLModel, table=True):

@@ -74,7 +74,9 @@ class OverdueMark(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A reminder waiting to be sent; `dedupe_key` makes the same reason and day unique."""
+    """A notice waiting to be sent; `dedupe_key` makes the same reason and day unique."""
+
+    __table_args__ = (Index("ix_outboxmessage_recipient_digest", "recipient", "held_for_digest"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)
@@ -94,6 +96,14 @@ class OutboxMessage(SQLModel, table=True):
     # A sender's lease while it sends (review outbox send): nobody else takes the message.
     claimed_by: str | None = None
     claimed_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The event or reminder this is (core.notices), for the outbox page and the digests.
+    notice: str = ""
+    # Not before this moment: a failed message waits (backoff) before it is tried again.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Held for the recipient's daily digest rather than sent on its own; once a digest has
+    # carried it, the digest's message id.
+    held_for_digest: bool = False
+    digest_message_id: str | None = None
 
 
 class SchedulerBeat(SQLModel, table=True):

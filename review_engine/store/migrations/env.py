@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import review_engine.store.models
 import review_engine.store.phase_tables
+import review_engine.store.privacy_tables
 import review_engine.store.schedule_tables
 import review_engine.store.web_tables  # noqa: F401
 
