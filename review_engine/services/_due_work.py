@@ -13,15 +13,16 @@ from typing import Any, NamedTuple
 from sqlmodel import Session, col, select
 
 from review_engine.core import cycle_plan
-from review_engine.core.domain import HalfTerm, NoticeKind, Rag, Role
+from review_engine.core.domain import HalfTerm, NoticeKind, Rag
 from review_engine.core.phases import Part, VisitState
 from review_engine.core.workflow import WorkflowDef
 from review_engine.documents import environment
 from review_engine.services._compiled import compiled_for
+from review_engine.services._recipients import recipients
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
 from review_engine.store.batch import chunks, in_, insert_ignore
-from review_engine.store.models import Person, Review, ReviewState
+from review_engine.store.models import Review, ReviewState
 from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.store.state_writer import StateChange, append_history
@@ -354,11 +355,11 @@ def queue_reminders(
         + k: (o, k)
         for o, k in wanted
     }
-    recipients = _recipients(session, {o.notify_urn for o, _ in reasons.values()})
+    takers = recipients(session, {o.notify_urn for o, _ in reasons.values()})
     keys = {
-        f"{reason}>{to}": (reason, o, k, to)
+        f"{reason}>{to.email}": (reason, o, k, to.email)
         for reason, (o, k) in reasons.items()
-        for to in recipients.get((o.notify_urn, notice_kind(o.part)), ())
+        for to in takers.get((o.notify_urn, notice_kind(o.part)), ())
     }
     sent: set[str] = set()
     conn = session.connection()
@@ -439,40 +440,3 @@ _NOTICE_OF_PART = {
 def notice_kind(part: Part | None) -> NoticeKind:
     """The kind of notice a reminder about this part is (other dated work: a reminder)."""
     return _NOTICE_OF_PART.get(part, NoticeKind.REMINDERS) if part else NoticeKind.REMINDERS
-
-
-def _recipients(session: Session, urns: set[int]) -> dict[tuple[int, NoticeKind], list[str]]:
-    """Who at each school takes each kind of notice: its active people who chose it (or whose
-    role takes it by default: the head). A school where nobody takes a kind still hears of it:
-    its first active head, deputy or senior leader who has not chosen their notices does."""
-    takers: dict[tuple[int, NoticeKind], list[str]] = defaultdict(list)
-    fallback: dict[int, tuple[int, str]] = {}
-    rank = {Role.HEAD: 0, Role.DEPUTY: 1, Role.SENIOR_LEADER: 2}
-    for chunk in chunks(sorted(urns)):
-        people = session.exec(
-            select(Person)
-            .where(in_(session, Person.school_urn, chunk), col(Person.active).is_(True))
-            .order_by(col(Person.email))
-        )
-        for person in people:
-            assert person.school_urn is not None
-            role = Role(person.role)
-            chosen = (
-                NoticeKind.defaults_for(role)
-                if person.notices is None
-                else {NoticeKind(k) for k in person.notices.split(",") if k in _KINDS}
-            )
-            for kind in chosen:
-                takers[(person.school_urn, kind)].append(person.email)
-            if person.notices is None and role in rank:
-                best = fallback.get(person.school_urn)
-                if best is None or rank[role] < best[0]:
-                    fallback[person.school_urn] = (rank[role], person.email)
-    for urn, (_, email) in fallback.items():
-        for kind in NoticeKind:
-            if not takers.get((urn, kind)):
-                takers[(urn, kind)] = [email]
-    return dict(takers)
-
-
-_KINDS = frozenset(k.value for k in NoticeKind)
