@@ -403,6 +403,8 @@ def queue_reminders(
                 "attempts": 0,
                 "attachment_name": attached.get((o.cycle_id, o.urn), (None, None))[0],
                 "attachment": attached.get((o.cycle_id, o.urn), (None, None))[1],
+                "notice": "reminder",
+                "held_for_digest": False,
             }
         )
     insert_ignore(session, OutboxMessage, rows)
