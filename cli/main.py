@@ -52,6 +52,14 @@ COMMANDS: dict[str, Lazy] = {
         "demo:demo",
         "Run a whole review cycle for the sample cluster on an embedded SQLite database.",
     ),
+    "backup": Lazy(
+        "backup:backup",
+        "Write a backup of the whole database (SQLite or PostgreSQL) to one checked file.",
+    ),
+    "restore": Lazy(
+        "backup:restore",
+        "Restore a backup into an empty database, then check its schema, rows and history.",
+    ),
     "schools": Lazy("schools:app", "Schools, from Get Information about Schools."),
     "cluster": Lazy("cluster:app", "Clusters of schools that review each other."),
     "people": Lazy("people:app", "People who take part."),

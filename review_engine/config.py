@@ -31,10 +31,19 @@ class Settings(BaseSettings):
     # The web app's address as people reach it (behind a reverse proxy: its https:// URL);
     # links in mail start with it. Unset, `review serve` uses the address it listens on.
     public_url: str | None = None
+    # The privacy notice (/privacy): who the controller of the personal data is (the trust,
+    # local authority or partnership running the programme) and how to reach them (its data
+    # protection officer's address) for requests and questions.
+    privacy_controller: str = "the organisation that runs this peer review programme"
+    privacy_contact: str | None = None
     # Pretend it is this time (ISO date or date-time, London when no zone is given): a
     # facilitator walks a year ahead of time. Changes are written only to a rehearsal
     # database (`review init --rehearsal`); elsewhere commands that change nothing still run.
     now: str | None = None
+    # Where the scheduler's nightly backup writes review-YYYY-MM-DD.backup (unset: no nightly
+    # backup), and how many of the newest it keeps (older ones are deleted).
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
 
     @property
     def smtp_configured(self) -> bool:
