@@ -25,8 +25,10 @@ from urllib.parse import urlencode
 from sqlmodel import Session, col, select
 
 from review_engine.core.domain import NoticeKind, Role
+from review_engine.core.notice_choices import Delivery, effective
 from review_engine.store.batch import chunks, in_, insert_ignore
 from review_engine.store.models import DatabaseSetting, Person
+from review_engine.store.privacy_tables import SchoolNoticeRoute
 
 # Where `review serve` listens by default: links in mail start with it when no public URL is set.
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -44,12 +46,13 @@ class Recipient:
 def recipients(
     session: Session, urns: set[int], kinds: set[NoticeKind] | None = None
 ) -> dict[tuple[int, NoticeKind], list[Recipient]]:
-    """(school, kind) → who takes it, in e-mail order."""
+    """(school, kind) → who takes it, in e-mail order (two queries per chunk of schools)."""
     wanted = set(NoticeKind) if kinds is None else kinds
     takers: dict[tuple[int, NoticeKind], list[Recipient]] = defaultdict(list)
     fallback: dict[int, tuple[int, Recipient]] = {}
     rank = {Role.HEAD: 0, Role.DEPUTY: 1, Role.SENIOR_LEADER: 2}
     for chunk in chunks(sorted(urns)):
+        routes = school_routes(session, chunk)
         people = session.exec(
             select(Person)
             .where(in_(session, Person.school_urn, chunk), col(Person.active).is_(True))
@@ -58,18 +61,15 @@ def recipients(
         for person in people:
             assert person.school_urn is not None
             role = Role(person.role)
-            me = Recipient(person.email, person.name)
-            chosen = (
-                NoticeKind.defaults_for(role)
-                if person.notices is None
-                else {NoticeKind(k) for k in person.notices.split(",") if k in _KINDS}
-            )
-            for kind in chosen & wanted:
-                takers[(person.school_urn, kind)].append(me)
+            choices = effective(person.notices, role, routes.get(person.school_urn))
+            for kind, delivery in choices.items():
+                if kind in wanted and delivery is not Delivery.OFF:
+                    me = Recipient(person.email, person.name, delivery is Delivery.DIGEST)
+                    takers[(person.school_urn, kind)].append(me)
             if person.notices is None and role in rank:
                 best = fallback.get(person.school_urn)
                 if best is None or rank[role] < best[0]:
-                    fallback[person.school_urn] = (rank[role], me)
+                    fallback[person.school_urn] = (rank[role], Recipient(person.email, person.name))
     for urn, (_, me) in fallback.items():
         for kind in wanted:
             if not takers.get((urn, kind)):
@@ -77,7 +77,26 @@ def recipients(
     return dict(takers)
 
 
+def school_routes(
+    session: Session, urns: list[int]
+) -> dict[int, dict[NoticeKind, frozenset[Role]]]:
+    """Each school's own routing: kind → the roles that take it until they choose (one query;
+    rows of kinds this version no longer has are left out)."""
+    found: dict[int, dict[NoticeKind, frozenset[Role]]] = defaultdict(dict)
+    for urn, kind, roles in session.exec(
+        select(SchoolNoticeRoute.school_urn, SchoolNoticeRoute.kind, SchoolNoticeRoute.roles).where(
+            in_(session, SchoolNoticeRoute.school_urn, urns)
+        )
+    ):
+        if kind in _KINDS:
+            found[urn][NoticeKind(kind)] = frozenset(
+                Role(r) for r in roles.split(",") if r in _ROLES
+            )
+    return dict(found)
+
+
 _KINDS = frozenset(k.value for k in NoticeKind)
+_ROLES = frozenset(r.value for r in Role)
 
 
 def unsubscribe_url(session: Session, base_url: str | None, email: str, kind: str) -> str:

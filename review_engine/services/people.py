@@ -20,6 +20,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from review_engine.core.domain import NoticeKind, Role
+from review_engine.core.notice_choices import Delivery, format_choices, parse_choices
 from review_engine.core.safe_text import (
     EMAIL_MAX,
     MB,
@@ -87,10 +88,12 @@ class ImportReport:
 
 
 def _notices(p: Person) -> tuple[str, ...]:
-    if p.notices is None:
+    """The kinds a person takes, at once or in their digest (core.notice_choices)."""
+    choices = parse_choices(p.notices)
+    if choices is None:
         chosen = {k.value for k in NoticeKind.defaults_for(Role(p.role))}
     else:
-        chosen = {k for k in p.notices.split(",") if k}
+        chosen = {k.value for k, d in choices.items() if d is not Delivery.OFF}
     return tuple(k.value for k in NoticeKind if k.value in chosen)
 
 
@@ -346,12 +349,19 @@ def update_person(
 
 
 def set_notices(rt: Runtime, *, email: str, kinds: Collection[NoticeKind]) -> PersonView:
-    """Choose which notices a person takes: by themselves, their facilitator or an admin."""
+    """Choose which notices a person takes: by themselves, their facilitator or an admin. A
+    kind they already take in their daily digest stays there (notice_choices changes how)."""
     email = _clean_email(email)
-    wanted = ",".join(k.value for k in NoticeKind if k in set(kinds))
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         person = _visible(session, actor, email)
+        held = parse_choices(person.notices) or {}
+        wanted = format_choices(
+            {
+                k: Delivery.DIGEST if held.get(k) is Delivery.DIGEST else Delivery.IMMEDIATELY
+                for k in kinds
+            }
+        )
         before = ",".join(_notices(person))
         _record(session, person, actor.name, rt.clock.now(), {"notices": (before, wanted)})
         person.notices = wanted
