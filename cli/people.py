@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from review_engine.core.domain import NoticeKind, Role
-from review_engine.services import people
+from review_engine.core.notice_choices import Delivery
+from review_engine.errors import InvalidInput
+from review_engine.services import notice_choices, people
 
 from .context import runtime
 from .output import print_json, say, table, when
@@ -111,14 +113,67 @@ def show(
 def notices(
     ctx: typer.Context,
     email: str,
+    immediately: Annotated[
+        list[NoticeKind] | None,
+        typer.Option("--immediately", help="Send this kind at once (repeat for more)."),
+    ] = None,
+    digest: Annotated[
+        list[NoticeKind] | None,
+        typer.Option("--digest", help="Gather this kind into their daily digest."),
+    ] = None,
+    off: Annotated[
+        list[NoticeKind] | None, typer.Option("--off", help="Send none of this kind.")
+    ] = None,
     take: Annotated[
         list[NoticeKind] | None,
-        typer.Option("--take", help="A kind of notice they take (repeat it); none: no notices."),
+        typer.Option("--take", help="Replace the whole choice: only these kinds (repeat it)."),
     ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget their choice: their school's routing decides.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Choose which notices a person takes (replaces their choice or their role's default)."""
-    p = people.set_notices(runtime(ctx), email=email, kinds=take or [])
-    say(f"{p.name} <{p.email}> takes: {', '.join(p.notices) or 'no notices'}")
+    """Show how a person takes each kind of notice (at once, daily digest, off), or change
+    some kinds; the rest stay as they are. Sign-in links are always sent."""
+    rt = runtime(ctx)
+    changes: dict[NoticeKind, Delivery] = {}
+    for kinds, delivery in (
+        (immediately, Delivery.IMMEDIATELY),
+        (digest, Delivery.DIGEST),
+        (off, Delivery.OFF),
+    ):
+        for kind in kinds or []:
+            if changes.get(kind, delivery) is not delivery:
+                raise InvalidInput(f"{kind.value} is given two ways; choose one")
+            changes[kind] = delivery
+    if sum(bool(x) for x in (changes, take is not None, reset)) > 1:
+        raise InvalidInput("give --take, --reset, or --immediately/--digest/--off, not together")
+    if take is not None and not json_:
+        p = people.set_notices(rt, email=email, kinds=take)
+        say(f"{p.name} <{p.email}> takes: {', '.join(p.notices) or 'no notices'}")
+        return
+    if take is not None:
+        people.set_notices(rt, email=email, kinds=take)
+    if reset:
+        shown = notice_choices.reset_notice_choices(rt, email=email)
+    elif changes:
+        shown = notice_choices.set_notice_choices(rt, email=email, changes=changes)
+    else:
+        shown = notice_choices.notice_settings(rt, email=email)
+    if json_:
+        print_json(shown)
+        return
+    source = "their choice" if shown.chosen else "their school's routing (no choice made)"
+    say(f"{shown.name} <{shown.email}>: {source}")
+    table(
+        "Notices",
+        ["kind", "how", "what"],
+        [
+            (k.kind.value, "always" if k.essential else k.delivery.label, k.label)
+            for k in shown.kinds
+        ]
+        + [("", "always", what) for what in shown.always_sent],
+    )
 
 
 @app.command("import")

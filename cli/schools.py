@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
-from review_engine.services import schools
+from review_engine.core.domain import NoticeKind
+from review_engine.core.notice_choices import parse_roles, roles_words
+from review_engine.errors import InvalidInput
+from review_engine.services import notice_choices, schools
 
 from .context import runtime
 from .output import console, print_json, say, table
@@ -87,3 +90,47 @@ def show(ctx: typer.Context, urn: int, json_: JsonOpt = False) -> None:
         return
     for key, value in vars(s).items():
         say(f"{key.replace('_', ' '):>20}: {'' if value is None else value}")
+
+
+@app.command("notices")
+def notices(
+    ctx: typer.Context,
+    urn: int,
+    kind: Annotated[
+        NoticeKind | None, typer.Option("--kind", help="The kind of notice to route.")
+    ] = None,
+    roles: Annotated[
+        str | None,
+        typer.Option("--roles", help='Roles that take it, e.g. "head,deputy"; "none" for nobody.'),
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Back to the programme's default for --kind.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Show which roles at a school take each kind of notice until a person chooses, or set
+    one kind (--kind K --roles head,deputy). By the head, the facilitator or an admin."""
+    rt = runtime(ctx)
+    if (roles is not None or default) and kind is None:
+        raise InvalidInput("say which kind of notice to route (--kind)")
+    if roles is not None and default:
+        raise InvalidInput("give --roles or --default, not both")
+    if kind is not None and roles is None and not default:
+        raise InvalidInput("give the roles that take it (--roles head,deputy) or --default")
+    if kind is not None:
+        wanted = None if default else parse_roles(roles or "")
+        shown = notice_choices.set_school_routing(rt, urn=urn, kind=kind, roles=wanted)
+    else:
+        shown = notice_choices.school_routing(rt, urn=urn)
+    if json_:
+        print_json(shown)
+        return
+    say(f"{shown.school} ({shown.urn}): who takes each notice until they choose")
+    table(
+        "Notice routing",
+        ["kind", "taken by", "set"],
+        [
+            (r.kind.value, roles_words(r.roles), "by the school" if r.own else "programme default")
+            for r in shown.routes
+        ],
+    )
