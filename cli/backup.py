@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,7 @@ def backup(
     """Write a backup of the whole database (SQLite or PostgreSQL) to one checked file."""
     report = backup_svc.backup(runtime(ctx), path=file, force=force)
     if json_:
-        print_json(report)
+        print_json({**asdict(report), "path": str(report.path)})
         return
     say(escape(str(report)))
     say("it holds personal data: keep it where only those who run the programme can read it")

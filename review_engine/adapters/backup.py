@@ -55,6 +55,16 @@ def sqlite_copy(source: Path, target: Path) -> None:
         raise StorageError(f"cannot copy the database {source}: {exc}") from exc
 
 
+def sqlite_checkpoint(file: Path) -> None:
+    """Fold the database's write-ahead log into the file and empty it."""
+    try:
+        with closing(sqlite3.connect(file, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)) as conn:
+            conn.isolation_level = None
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot open the database {file}: {exc}") from exc
+
+
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
     """A libpq URI for `url` without its password, and the environment to run a tool in (the
     password in PGPASSWORD, a connect timeout unless one is set)."""

@@ -547,12 +547,7 @@ def _settle_sqlite(file: Path) -> None:
     """An empty database about to be replaced: let SQLite fold its write-ahead log in (and
     remove it), so no stale log is replayed over the restored file."""
     if file.exists():
-        engine = dbmod.make_engine(f"sqlite:///{file}")
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            engine.dispose()
+        tools.sqlite_checkpoint(file)
     for sidecar in _sidecars(file):
         sidecar.unlink(missing_ok=True)
 
