@@ -106,6 +106,7 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("schedule:scheduler_app", "The scheduler service."),
     "outbox": Lazy("schedule:outbox_app", "Reminders waiting to be sent."),
     "docs": Lazy("docs:app", "Documents: SEF summary, visit pack, reports."),
+    "access": Lazy("access:app", "Who viewed or downloaded a cycle's records."),
 }
 
 

@@ -14,7 +14,7 @@ from review_engine.core.writeup_file import WriteupFormat
 from review_engine.services import writeups
 
 from .context import runtime
-from .output import command, print_json, say, table, write_out
+from .output import command, print_json, say, table, when, write_out
 
 app = typer.Typer(no_args_is_help=True, help="WWW/EBI write-ups.")
 Cycle = Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")]
@@ -132,6 +132,59 @@ def publish(
     _print(
         writeups.publish(runtime(ctx), cycle=cycle, host=school, sharing=share, named=with_ or [])
     )
+
+
+@app.command("share")
+def share(
+    ctx: typer.Context,
+    cycle: Cycle,
+    school: Host,
+    sharing: Annotated[
+        SharingLevel, typer.Option(help="Who may read it from now on: reviewers, cluster or named.")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the sharing changes (kept in its log).")],
+    with_: Annotated[
+        list[int] | None, typer.Option("--with", help="Named school URN (with --sharing named).")
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Widen or withdraw who may read a published write-up (the host school or the
+    facilitator); each change is logged and holds at once, in the directory too."""
+    changed = writeups.change_sharing(
+        runtime(ctx),
+        cycle=cycle,
+        host=school,
+        sharing=sharing,
+        shared_with=with_ or [],
+        reason=reason,
+    )
+    if json_:
+        print_json(changed)
+        return
+    v = changed.writeup
+    say(escape(f"{v.cycle}: the write-up for {v.host_name} is now shared with: {v.sharing}"))
+    if changed.reached:
+        say(escape("may now read it (told): " + ", ".join(changed.reached)))
+    if changed.withdrawn:
+        say(escape("may no longer read it: " + ", ".join(changed.withdrawn)))
+    table(
+        "Changes to who may read it (newest first)",
+        ["when", "by", "before", "after", "why"],
+        [
+            (
+                when(c.at),
+                c.by,
+                _sharing_words(c.sharing_before, c.shared_with_before),
+                _sharing_words(c.sharing_after, c.shared_with_after),
+                c.reason,
+            )
+            for c in changed.log
+        ],
+    )
+
+
+def _sharing_words(sharing: str | None, named: list[str]) -> str:
+    return (sharing or "not shared") + (f": {', '.join(named)}" if named else "")
 
 
 @app.command("show")

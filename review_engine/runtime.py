@@ -25,10 +25,13 @@ from review_engine.store.batch import table_of
 from review_engine.store.models import DatabaseSetting
 from review_engine.store.uow import Database
 
+VIA_CLI, VIA_WEB, VIA_API = "cli", "web", "api"
 OPERATOR = "operator"  # review_engine.rules.policy resolves it: the operator at the database
 # The DatabaseSetting row `review init --rehearsal` writes (services.admin.REHEARSAL).
 _REHEARSAL_SETTING = "rehearsal"
 _WRITES = ("insert", "update", "delete", "replace")
+# Reading at a pretend time is still a reading: its access-log row is not a change to refuse.
+_ACCESS_LOG_INSERT = "insert into access_log"
 
 
 def pretend_instant(value: str, field: str = "--now") -> datetime:
@@ -66,7 +69,8 @@ def _refuse_pretend_writes(engine: Engine, at: datetime) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().lower().startswith(_WRITES):
+        said = statement.lstrip().lower()
+        if said.startswith(_WRITES) and not said.startswith(_ACCESS_LOG_INSERT):
             conn.info["pretend_wrote"] = True
 
     @event.listens_for(engine, "commit")
@@ -93,6 +97,7 @@ class Runtime:
     actor: str
     settings: Settings
     catalog: WorkflowCatalog
+    via: str = VIA_CLI  # how the call came: cli, web or api (the access log records it)
 
     @classmethod
     def open(
@@ -132,4 +137,8 @@ class Runtime:
 
     def acting_as(self, actor: str) -> Runtime:
         """The same runtime, acting as another person."""
-        return Runtime(self.db, self.clock, actor, self.settings, self.catalog)
+        return Runtime(self.db, self.clock, actor, self.settings, self.catalog, self.via)
+
+    def reached_by(self, via: str) -> Runtime:
+        """The same runtime, for calls that came through the web app's pages or its API."""
+        return Runtime(self.db, self.clock, self.actor, self.settings, self.catalog, via)

@@ -41,7 +41,16 @@ from review_engine.errors import (
     ReviewEngineError,
 )
 from review_engine.runtime import Runtime
-from review_engine.services import actions, cycles, feedback, practice, sef, triads, visits
+from review_engine.services import (
+    access_log,
+    actions,
+    cycles,
+    feedback,
+    practice,
+    sef,
+    triads,
+    visits,
+)
 from review_engine.services import writeups as writeup_svc
 from review_engine.services._context import open_cycle
 from review_engine.services._due_work import OpenCycle, owed_work
@@ -190,7 +199,45 @@ def render_to_folder(
         written.append(Written(kind.value, files.write_document(out, name, data)))
     if progress and fmt is Format.PDF:
         progress(len(items), len(items))
+    _record(rt, cycle, items, access_log.Action.DOWNLOADED, fmt.value.upper())
     return written
+
+
+_RECORDS = {
+    DocumentKind.SEF_SUMMARY: access_log.Record.SEF,
+    DocumentKind.VISIT_PACK: access_log.Record.VISIT_PACK,
+    DocumentKind.WRITEUP_REPORT: access_log.Record.WRITEUP_REPORT,
+    DocumentKind.SUPPORT_PLAN: access_log.Record.SUPPORT_PLAN,
+    DocumentKind.CLUSTER_REPORT: access_log.Record.CLUSTER_REPORT,
+}  # the practice directory holds only what each reader may already see: not logged
+
+
+def _read_of(kind: DocumentKind, context: dc.DocumentContext, how: str) -> access_log.Read | None:
+    """A document handed to someone, as the access log records it."""
+    record = _RECORDS.get(kind)
+    if record is None:
+        return None
+    urn: str | None = None
+    detail = how
+    if isinstance(context, dc.SefSummaryContext):
+        urn, detail = context.school.urn, f"SEF summary, version {context.version}, {how}"
+    elif isinstance(context, dc.VisitPackContext | dc.WriteupReportContext):
+        urn = context.host.urn
+    elif isinstance(context, dc.SupportPlanContext):
+        urn = context.school.urn
+    return access_log.Read(int(urn) if urn else None, record, detail)
+
+
+def _record(
+    rt: Runtime,
+    cycle: str,
+    items: list[tuple[DocumentKind, dc.DocumentContext]],
+    action: access_log.Action,
+    how: str,
+) -> None:
+    """One access-log row per document handed over, in one statement."""
+    reads = [r for k, c in items if (r := _read_of(k, c, how)) is not None]
+    access_log.record_documents(rt, cycle=cycle, action=action, reads=reads)
 
 
 def _ref(school: School) -> dc.SchoolRef:
@@ -256,7 +303,7 @@ def _area_views(view: sef.SefView) -> tuple[dc.SefArea, ...]:
 def _host_sef(rt: Runtime, cycle: str, urn: int) -> dc.HostSef | None:
     """The host's SEF for its reviewers; None while it has none or the reader may not see it."""
     try:
-        view = sef.show_sef(rt, cycle=cycle, urn=urn)
+        view = sef.show_sef(rt, cycle=cycle, urn=urn, record_access=False)  # the pack's reading
     except ReviewEngineError:
         return None
     return dc.HostSef(
@@ -268,7 +315,7 @@ def _host_sef(rt: Runtime, cycle: str, urn: int) -> dc.HostSef | None:
 
 
 def _sef(rt: Runtime, cycle: str, school: School) -> dc.SefSummaryContext:
-    view = sef.show_sef(rt, cycle=cycle, urn=school.urn)
+    view = sef.show_sef(rt, cycle=cycle, urn=school.urn, record_access=False)
     return dc.SefSummaryContext(
         cycle=view.cycle,
         school=dc.SchoolProfile(
@@ -352,7 +399,7 @@ def _writeup(
     row: triads.TriadRow | None,
     heads: dict[int | None, Person],
 ) -> dc.WriteupReportContext:
-    view = writeup_svc.show(rt, cycle=cycle, host=school.urn)
+    view = writeup_svc.show(rt, cycle=cycle, host=school.urn, record_access=False)
     lines: dict[str, tuple[list[dc.Finding], list[dc.Finding]]] = {}
     for item in [*view.www, *view.ebi]:
         www, ebi = lines.setdefault(item.line, ([], []))
@@ -662,14 +709,19 @@ def writeup_report(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[
     context = _writeup(rt, cycle, school, row, heads)
     name = documents.suggested_filename(DocumentKind.WRITEUP_REPORT, context, fmt)
     if fmt is Format.PDF and view.state == WriteUpState.PUBLISHED:
-        return name, _stored_pdf(rt, context, version=view.version)
-    data = documents.render(
-        DocumentKind.WRITEUP_REPORT,
-        context,
-        fmt=fmt,
-        author=_author(context),
-        now=rt.clock.now(),
+        data = _stored_pdf(rt, context, version=view.version)
+    else:
+        data = documents.render(
+            DocumentKind.WRITEUP_REPORT,
+            context,
+            fmt=fmt,
+            author=_author(context),
+            now=rt.clock.now(),
+        )
+    read = access_log.Read(
+        host, access_log.Record.WRITEUP_REPORT, f"{fmt.value.upper()}, version {view.version}"
     )
+    access_log.record_documents(rt, cycle=cycle, action=access_log.Action.DOWNLOADED, reads=[read])
     return name, data
 
 
@@ -718,9 +770,11 @@ def visit_pack(rt: Runtime, *, cycle: str, host: int, fmt: Format) -> tuple[str,
     if not items:
         raise InvalidInput("the visit pack is ready once the visit has a focus and a date")
     kind, context = items[0]
-    return documents.suggested_filename(kind, context, fmt), documents.render(
-        kind, context, fmt=fmt
-    )
+    data = documents.render(kind, context, fmt=fmt)
+    opened = fmt is Format.HTML  # shown in the browser; a PDF is downloaded
+    action = access_log.Action.VIEWED if opened else access_log.Action.DOWNLOADED
+    _record(rt, cycle, items[:1], action, fmt.value.upper())
+    return documents.suggested_filename(kind, context, fmt), data
 
 
 def visit_invite_file(rt: Runtime, *, cycle: str, host: int) -> tuple[str, bytes]:
@@ -760,4 +814,6 @@ def cycle_documents_zip(rt: Runtime, *, cycle: str, out: IO[bytes]) -> int:
                     name = f"{stem}-{n}.{suffix}"
                 taken.add(name)
                 archive.writestr(f"{fmt.value}/{files.safe_filename(name)}", data)
+    how = "zip of every document (" + ", ".join(f.value.upper() for f in ZIP_FORMATS) + ")"
+    _record(rt, cycle, items, access_log.Action.DOWNLOADED, how)
     return len(items)

@@ -27,6 +27,7 @@ from review_engine.core.sef_file import SefFormat, parse, parse_form, template
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
+from review_engine.services import access_log
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.models import Person, Review, TransitionLog
 from review_engine.store.phase_tables import SelfEvaluation
@@ -134,8 +135,16 @@ def decide_sef(rt: Runtime, *, cycle: str, urn: int, accept: bool, reason: str |
         return _view(ctx, urn, None)
 
 
-def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -> SefView:
-    """A SEF as submitted (latest version unless asked), if the actor may see it."""
+def show_sef(
+    rt: Runtime,
+    *,
+    cycle: str,
+    urn: int,
+    version: int | None = None,
+    record_access: bool = True,
+) -> SefView:
+    """A SEF as submitted (latest version unless asked), if the actor may see it; the reading
+    goes in the access log (documents built from it record their own reading instead)."""
     check_urn(urn)
     if version is not None:
         check_int(version, "version")
@@ -143,7 +152,21 @@ def show_sef(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -
         ctx = open_cycle(session, rt, cycle)
         ctx.phase(Part.SELF_REVIEW)
         ctx.require_visible(urn, "the self-evaluation")
-        return _view(ctx, urn, version)
+        view = _view(ctx, urn, version)
+        if record_access:
+            _note_read(ctx, rt, view)
+        return view
+
+
+def _note_read(ctx: CycleContext, rt: Runtime, view: SefView) -> None:
+    access_log.note(
+        ctx.session,
+        rt,
+        actor=ctx.actor.name,
+        cycle_id=ctx.cycle_id,
+        action=access_log.Action.VIEWED,
+        read=access_log.Read(view.urn, access_log.Record.SEF, f"version {view.version}"),
+    )
 
 
 def _view(ctx: CycleContext, urn: int, version: int | None) -> SefView:
@@ -293,6 +316,7 @@ def sef_page(rt: Runtime, *, cycle: str, urn: int, version: int | None = None) -
             if version is not None and version not in {v for v, _, _ in rows}:
                 raise NotFound("self-evaluation version", version, f"school {urn}")
             shown = _view(ctx, urn, version)
+            _note_read(ctx, rt, shown)
         elif version is not None:
             raise NotFound("self-evaluation version", version, f"school {urn}")
         draft = None

@@ -4,7 +4,7 @@ good practice enters the cluster's directory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -27,9 +27,11 @@ from review_engine.core.writeup_file import WriteupFormat
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
+from review_engine.services import access_log
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.models import Person, School, TransitionLog
 from review_engine.store.phase_tables import GoodPractice, WriteUp, WriteUpDecision
+from review_engine.store.privacy_tables import SharingChange
 
 
 @dataclass(frozen=True)
@@ -327,8 +329,9 @@ def publish(
         return _view(ctx, host)
 
 
-def show(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
-    """A write-up, for the host, its reviewers, the facilitator, and whoever it is shared with."""
+def show(rt: Runtime, *, cycle: str, host: int, record_access: bool = True) -> WriteUpView:
+    """A write-up, for the host, its reviewers, the facilitator, and whoever it is shared with;
+    the reading goes in the access log (a report built from it records its own instead)."""
     check_urn(host, "school")
     with rt.db.transaction() as session:
         ctx = open_cycle(session, rt, cycle)
@@ -345,7 +348,21 @@ def show(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
                 f"see the write-up for school {host}",
                 "the host has not shared it with your school",
             )
-        return _view(ctx, host)
+        view = _view(ctx, host)
+        if record_access:
+            _note_read(ctx, rt, host, view.version)
+        return view
+
+
+def _note_read(ctx: CycleContext, rt: Runtime, host: int, version: int) -> None:
+    access_log.note(
+        ctx.session,
+        rt,
+        actor=ctx.actor.name,
+        cycle_id=ctx.cycle_id,
+        action=access_log.Action.VIEWED,
+        read=access_log.Read(host, access_log.Record.WRITEUP, f"version {version}"),
+    )
 
 
 def may_read(ctx: CycleContext, row: WriteUp, host: int) -> bool:
@@ -415,12 +432,16 @@ class WriteUpPage:
     returned: Returned | None
     areas: list[tuple[str, str]]  # the framework's areas, for good practice: (key, title)
     members: list[tuple[int, str]]  # other schools of the cluster, for sharing with named ones
+    may_share: bool = False  # the host or the facilitator, once published: widen or withdraw
+    sharing_log: list[SharingChangeRow] = field(default_factory=list)  # for those who may
+    may_read_access_log: bool = False  # the host's own staff and the facilitator
 
 
-def writeup_page(rt: Runtime, *, cycle: str, host: int) -> WriteUpPage:
+def writeup_page(rt: Runtime, *, cycle: str, host: int, record_access: bool = True) -> WriteUpPage:
     """The write-up page for the acting person: the host, its visiting schools and the
     facilitator before publication; whoever it is shared with after. Anyone else (and a school
-    not in the cycle) gets the same NotFound."""
+    not in the cycle) gets the same NotFound. Showing a write-up goes in the access log (not
+    when a form's handler only asks whether the person may see it: `record_access=False`)."""
     check_urn(host, "school")
     hidden = NotFound("write-up", f"for school {host}", "there is no such write-up")
     with rt.db.transaction() as session:
@@ -462,8 +483,17 @@ def writeup_page(rt: Runtime, *, cycle: str, host: int) -> WriteUpPage:
         else:
             waiting = []
         members = [u for u in policy.current_members(session, ctx.cluster.id or 0) if u != host]
-        names = ctx.records.school_names({host, *members, *waiting})
+        may_share = (
+            row is not None
+            and row.published_at is not None
+            and policy.allows(have, _actors(ctx, WriteUpTrigger.PUBLISH))
+        )
+        changes = _sharing_changes(ctx, row) if may_share and row is not None else []
+        shared = {u for c, _ in changes for u in (*c.shared_with_before, *c.shared_with_after)}
+        names = ctx.records.school_names({host, *members, *waiting, *shared})
         returned = _latest_return(ctx, host, row) if row is not None else None
+        if row is not None and record_access:
+            _note_read(ctx, rt, host, row.version)
         agree_trigger = (
             WriteUpTrigger.REVIEWERS_AGREE
             if state == WriteUpState.DRAFTED
@@ -485,6 +515,9 @@ def writeup_page(rt: Runtime, *, cycle: str, host: int) -> WriteUpPage:
             returned=returned,
             areas=[(a.key, a.title) for a in get_framework(ctx.cluster.framework).areas],
             members=sorted(((u, names.get(u, str(u))) for u in members), key=lambda m: m[1]),
+            may_share=may_share,
+            sharing_log=[_change_row(c, by, names) for c, by in changes],
+            may_read_access_log=bool(have & {Relation.SCHOOL, Relation.FACILITATOR}),
         )
 
 
@@ -526,6 +559,152 @@ def report_for(rt: Runtime, *, cycle: str, host: int) -> WriteUpView:
     """`show` for the web: a write-up the person may not read answers NotFound, exactly as
     one that does not exist."""
     try:
-        return show(rt, cycle=cycle, host=host)
+        return show(rt, cycle=cycle, host=host, record_access=False)
     except (NotPermitted, NotFound):
         raise NotFound("write-up", f"for school {host}", "there is no such write-up") from None
+
+
+# --- widening or withdrawing a published write-up's sharing -----------------------------------
+
+
+@dataclass(frozen=True)
+class SharingChangeRow:
+    """One change of who may read a published write-up, as the change log shows it."""
+
+    at: datetime
+    by: str  # the person's name (their e-mail if no longer registered)
+    sharing_before: str | None
+    sharing_after: str | None
+    shared_with_before: list[str]  # school names
+    shared_with_after: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class SharingChanged:
+    writeup: WriteUpView
+    reached: list[str]  # schools that may now read it and could not before (names)
+    withdrawn: list[str]  # schools that could read it and no longer may (names)
+    log: list[SharingChangeRow]  # every change so far, newest first
+
+
+def change_sharing(
+    rt: Runtime,
+    *,
+    cycle: str,
+    host: int,
+    sharing: SharingLevel,
+    shared_with: list[int] | None = None,
+    reason: str,
+) -> SharingChanged:
+    """Widen or withdraw who may read a published write-up (the host school or the
+    facilitator: whoever the workflow lets publish it), saying why. The change is logged
+    (before, after, who, when, why) and holds at once everywhere the write-up is read, the
+    good-practice directory included; schools newly reached are told it is shared with them.
+    Someone who may not read the write-up is told it was not found."""
+    check_urn(host, "school")
+    for urn in shared_with or []:
+        check_urn(urn, "--with school")
+    named = sorted(set(shared_with or []))
+    check_text(reason, "reason")
+    if not reason.strip():
+        raise InvalidInput("say why the sharing changes: a reason is required")
+    if sharing is SharingLevel.NAMED and not named:
+        raise InvalidInput("sharing with named schools needs --with URN (one or more)")
+    if sharing is not SharingLevel.NAMED and named:
+        raise InvalidInput("--with names schools only when sharing with named schools")
+    hidden = NotFound("write-up", f"for school {host}", "there is no such write-up")
+    with rt.db.transaction() as session:
+        ctx = open_cycle(session, rt, cycle)
+        ctx.phase(Part.WRITE_UP)
+        try:
+            review = ctx.review(host)
+        except NotFound:
+            raise hidden from None
+        row = ctx.records.writeup(review)
+        if row is None or not may_read(ctx, row, host):
+            raise hidden
+        host_name = ctx.school(host).name
+        action = f"change who may read the write-up for {host_name}"
+        ctx.require(host, _actors(ctx, WriteUpTrigger.PUBLISH), action)
+        if row.published_at is None or ctx.state(host, Part.WRITE_UP) != WriteUpState.PUBLISHED:
+            raise InvalidInput(
+                f"the write-up for {host_name} is not published yet; choose who may read it "
+                "when it is published"
+            )
+        members = policy.current_members(session, ctx.cluster.id or 0)
+        strangers = [u for u in named if u not in members or u == host]
+        if strangers:
+            raise InvalidInput(
+                f"schools {strangers} are not other schools of cluster {ctx.cluster.name}"
+            )
+        if (row.sharing, sorted(row.shared_with)) == (sharing.value, named):
+            raise InvalidInput(
+                f"the write-up for {host_name} is already shared so; nothing changed"
+            )
+        reviewers = [host, *(p.visitor_urn for p in ctx.records.places(host))]
+        readers_before = policy.writeup_readers(row, reviewers, members)
+        before = (row.sharing, list(row.shared_with))
+        row.sharing, row.shared_with = sharing.value, named
+        session.add(row)
+        readers_after = policy.writeup_readers(row, reviewers, members)
+        assert row.id is not None
+        session.add(
+            SharingChange(
+                writeup_id=row.id,
+                at=ctx.now,
+                actor=ctx.actor.name,
+                sharing_before=before[0],
+                sharing_after=sharing.value,
+                shared_with_before=before[1],
+                shared_with_after=named,
+                reason=reason.strip(),
+            )
+        )
+        session.flush()
+        reached, withdrawn = readers_after - readers_before, readers_before - readers_after
+        _tell_newly_reached(ctx, host, sorted(reached))
+        changes = _sharing_changes(ctx, row)
+        shared = {u for c, _ in changes for u in (*c.shared_with_before, *c.shared_with_after)}
+        names = ctx.records.school_names({host, *reached, *withdrawn, *shared})
+        return SharingChanged(
+            writeup=_view(ctx, host),
+            reached=sorted(names.get(u, str(u)) for u in reached),
+            withdrawn=sorted(names.get(u, str(u)) for u in withdrawn),
+            log=[_change_row(c, by, names) for c, by in changes],
+        )
+
+
+def _tell_newly_reached(ctx: CycleContext, host: int, urns: list[int]) -> None:
+    """The "shared with you" notice to schools the write-up now reaches (queued in the
+    outbox in this transaction, sent after it commits)."""
+    del ctx, host, urns  # no notice module yet: see the report of issue 13, part 3
+
+
+def _sharing_changes(
+    ctx: CycleContext, row: WriteUp | None
+) -> list[tuple[SharingChange, str | None]]:
+    """The write-up's sharing changes, newest first, with the name of who made each (one
+    query)."""
+    if row is None or row.id is None:
+        return []
+    return list(
+        ctx.session.exec(
+            select(SharingChange, Person.name)
+            .outerjoin(Person, col(Person.email) == SharingChange.actor)
+            .where(SharingChange.writeup_id == row.id)
+            .order_by(col(SharingChange.id).desc())
+        ).all()
+    )
+
+
+def _change_row(change: SharingChange, by: str | None, names: dict[int, str]) -> SharingChangeRow:
+    return SharingChangeRow(
+        at=as_utc(change.at),
+        by=by or change.actor,
+        sharing_before=change.sharing_before,
+        sharing_after=change.sharing_after,
+        shared_with_before=[names.get(u, str(u)) for u in change.shared_with_before],
+        shared_with_after=[names.get(u, str(u)) for u in change.shared_with_after],
+        reason=change.reason,
+    )

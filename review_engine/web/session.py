@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from review_engine.runtime import Runtime
+from review_engine.runtime import VIA_API, VIA_WEB, Runtime
 from review_engine.services import signin
 
 SESSION_COOKIE = "review_session"
@@ -49,5 +49,11 @@ def visitor(request: Request) -> signin.SignedIn:
 
 
 def acting(request: Request, person: signin.SignedIn = Depends(visitor)) -> Runtime:
-    """The runtime acting as the signed-in person: what every page's services run as."""
-    return base_runtime(request).acting_as(person.email)
+    """The runtime acting as the signed-in person: what every page's services run as (and
+    whether through a page or the API, for the access log)."""
+    through_api = request.headers.get("authorization", "").lower().startswith(BEARER)
+    return (
+        base_runtime(request)
+        .acting_as(person.email)
+        .reached_by(VIA_API if through_api else VIA_WEB)
+    )

@@ -22,6 +22,7 @@ from review_engine.documents.kinds import Format
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.runtime import Runtime
 from review_engine.services import docs, drafts, writeups
+from review_engine.web.pages.access import access_url
 from review_engine.web.rendering import page_url, render
 from review_engine.web.session import acting
 
@@ -297,6 +298,7 @@ def _page(
         sharing=sharing,
         named=named or [],
         url=_url(page.cycle, page.host),
+        access_url=access_url(page.cycle, page.host),
     )
 
 
@@ -378,7 +380,7 @@ def _autosave(request: Request, rt: Runtime, cycle: str, urn: int, form: WriteUp
 
 @router.post(BASE + "/agree")
 def agree(request: Request, cycle: str, urn: int, rt: Runtime = Depends(acting)) -> Response:
-    writeups.writeup_page(rt, cycle=cycle, host=urn)  # 404 for anyone with no part in it
+    _may_see(rt, cycle, urn)
     writeups.agree(rt, cycle=cycle, host=urn)
     return RedirectResponse(_url(cycle, urn, "?agreed=1"), status_code=303)
 
@@ -391,7 +393,7 @@ def return_(
     reason: Annotated[str, Form(max_length=REASON_MAX)] = "",
     rt: Runtime = Depends(acting),
 ) -> Response:
-    writeups.writeup_page(rt, cycle=cycle, host=urn)
+    _may_see(rt, cycle, urn)
     if not reason.strip():
         return _page(
             request,
@@ -426,7 +428,7 @@ async def publish(
 def _publish(
     request: Request, rt: Runtime, cycle: str, urn: int, sharing: str, named: list[int]
 ) -> Response:
-    writeups.writeup_page(rt, cycle=cycle, host=urn)
+    _may_see(rt, cycle, urn)
     errors = {}
     if sharing not in SHARING:
         errors["sharing"] = "Choose who may read the write-up"
@@ -442,6 +444,70 @@ def _publish(
             request, rt, cycle, urn, status_code=400, errors=errors, sharing=sharing, named=named
         )
     return RedirectResponse(_url(cycle, urn, "?published=1"), status_code=303)
+
+
+@router.post(BASE + "/sharing", response_class=HTMLResponse)
+async def change_sharing(
+    request: Request, cycle: str, urn: int, rt: Runtime = Depends(acting)
+) -> Response:
+    """The host school or the facilitator widens or withdraws a published write-up's sharing."""
+    data = await request.form()
+    sharing = str(data.get("sharing") or "")
+    reason = str(data.get("share-reason") or data.get("reason") or "")[:REASON_MAX]
+    named = []
+    for value in data.getlist("named"):
+        if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+            named.append(int(value))
+    return await _run(_change_sharing, request, rt, cycle, urn, sharing, named, reason)
+
+
+def _change_sharing(
+    request: Request,
+    rt: Runtime,
+    cycle: str,
+    urn: int,
+    sharing: str,
+    named: list[int],
+    reason: str,
+) -> Response:
+    _may_see(rt, cycle, urn)
+    errors = {}
+    if sharing not in SHARING:
+        errors["share-sharing"] = "Choose who may read the write-up"
+    elif sharing == SharingLevel.NAMED and not named:
+        errors["share-named"] = "Choose at least one school to share the write-up with"
+    if not reason.strip():
+        errors["share-reason"] = "Say why you are changing who may read it"
+    if not errors:
+        try:
+            writeups.change_sharing(
+                rt,
+                cycle=cycle,
+                host=urn,
+                sharing=SharingLevel(sharing),
+                shared_with=named if sharing == SharingLevel.NAMED else [],
+                reason=reason.strip(),
+            )
+        except InvalidInput as exc:
+            errors["share-sharing"] = exc.message
+    if errors:
+        return _page(
+            request,
+            rt,
+            cycle,
+            urn,
+            status_code=400,
+            errors=errors,
+            sharing=sharing,
+            named=named,
+            reason=reason,
+        )
+    return RedirectResponse(_url(cycle, urn, "?shared=1#sharing-heading"), status_code=303)
+
+
+def _may_see(rt: Runtime, cycle: str, urn: int) -> None:
+    """Before a form's action: 404 for anyone with no part in the write-up (not a reading)."""
+    writeups.writeup_page(rt, cycle=cycle, host=urn, record_access=False)
 
 
 @router.get(BASE + "/report.{fmt}")

@@ -1,0 +1,70 @@
+"""`review access log`: who viewed or downloaded a cycle's records (the access log)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from review_engine.services import access_log
+
+from .context import runtime
+from .output import command, print_json, say, table, when
+
+app = typer.Typer(no_args_is_help=True, help="Who viewed or downloaded a cycle's records.")
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    cycle: Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")],
+    school: Annotated[int | None, typer.Option(help="Only this school's records (URN).")] = None,
+    person: Annotated[str | None, typer.Option(help="Only what this person (e-mail) read.")] = None,
+    before: Annotated[
+        int | None, typer.Option(help="Entries older than this one (its number), to page on.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many entries at most.", min=1, max=1000)] = (
+        access_log.PAGE
+    ),
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Who viewed or downloaded a SEF, write-up, visit pack, report or support plan, newest
+    first: the whole cycle for its facilitator (and programme admins), a school's own records
+    for its staff."""
+    page = access_log.entries(
+        runtime(ctx), cycle=cycle, school=school, person=person, before=before, limit=limit
+    )
+    if json_:
+        print_json(page)
+        return
+    whose = page.school or "every school"
+    if not page.entries:
+        say(escape(f"{page.cycle}: nobody has viewed or downloaded records of {whose} yet"))
+        return
+    table(
+        f"Who read the records of {whose}, {page.cycle} (newest first)",
+        ["no.", "when", "who", "e-mail", "what", "school", "how", "detail"],
+        [
+            (
+                e.id,
+                when(e.at),
+                e.actor_name,
+                e.actor,
+                f"{e.action} the {e.record_words}",
+                e.school or "the whole cycle",
+                e.via_words,
+                e.detail,
+            )
+            for e in page.entries
+        ],
+        optional=("no.", "e-mail", "detail"),
+    )
+    if page.older is not None:
+        more = ["review", "access", "log", page.cycle]
+        if school is not None:
+            more += ["--school", str(school)]
+        if person:
+            more += ["--person", person]
+        more += ["--before", str(page.older)]
+        say(escape(f"older entries: {command(*more)}"))
