@@ -400,6 +400,7 @@ class _Purge:
         self.session = session
         self.dry_run = dry_run
         self.steps: list[PurgeStep] = []
+        self.gone: dict[Any, set[int]] = {}
 
     def ids(self, query: Any) -> list[int]:
         return [i for i in self.session.exec(query) if i is not None]
@@ -422,6 +423,11 @@ class _Purge:
         )
 
     def drop(self, kind: RecordKind, what: str, model: Any, ids: list[int]) -> None:
+        # Rows an earlier step deleted are not counted again: a dry run, which deletes
+        # nothing, then counts what the real purge does.
+        gone = self.gone.setdefault(model, set())
+        ids = [i for i in ids if i not in gone]
+        gone.update(ids)
         self.step(
             kind,
             what,
