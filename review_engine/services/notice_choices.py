@@ -231,34 +231,49 @@ def set_school_routing(
 ) -> SchoolRouting:
     """Route one kind of notice at a school to these roles (None: back to the programme's
     default). By the school's head, its cluster's facilitator or a programme admin."""
+    return set_school_routes(rt, urn=urn, routes={kind: roles})
+
+
+def set_school_routes(
+    rt: Runtime, *, urn: int, routes: Mapping[NoticeKind, frozenset[Role] | None]
+) -> SchoolRouting:
+    """Route several kinds at once (all or none); a kind given None goes back to the
+    programme's default."""
     check_urns(urn)
-    if is_essential(kind):
-        raise InvalidInput(f"{kind.label.lower()} go to everyone concerned; they have no routing")
-    if roles is not None and any(not r.at_school for r in roles):
-        raise InvalidInput("a school's notices go to roles at the school")
+    for kind, roles in routes.items():
+        if is_essential(kind):
+            raise InvalidInput(f"{kind.label.lower()} go to everyone concerned; no routing")
+        if roles is not None and any(not r.at_school for r in roles):
+            raise InvalidInput("a school's notices go to roles at the school")
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         school, may_change = _routing_access(session, actor, urn)
         if not may_change:
             raise NotPermitted(
                 actor.name,
-                f"change who at {school.name} takes {kind.label.lower()}",
+                f"change who at {school.name} takes each kind of notice",
                 "the school's head, its facilitator or a programme admin sets its routing",
             )
-        where = (
-            col(SchoolNoticeRoute.school_urn) == urn,
-            col(SchoolNoticeRoute.kind) == kind.value,
-        )
-        session.execute(delete(SchoolNoticeRoute).where(*where))
-        if roles is not None:
-            row = {
+        if routes:
+            session.execute(
+                delete(SchoolNoticeRoute).where(
+                    col(SchoolNoticeRoute.school_urn) == urn,
+                    col(SchoolNoticeRoute.kind).in_([k.value for k in routes]),
+                )
+            )
+        now = rt.clock.now()
+        rows = [
+            {
                 "school_urn": urn,
                 "kind": kind.value,
                 "roles": format_roles(roles),
                 "actor": actor.name,
-                "at": rt.clock.now(),
+                "at": now,
             }
-            insert_ignore(session, SchoolNoticeRoute, [row])
+            for kind, roles in routes.items()
+            if roles is not None
+        ]
+        insert_ignore(session, SchoolNoticeRoute, rows)
         return _routing(session, school, may_change)
 
 

@@ -479,3 +479,31 @@ def test_what_the_person_may_see_is_shown(world: World, key: str) -> None:
     practice = _ask(world, key, "GET", "/api/v1/practice").json()
     shared = {h for h in SHARING if world.reads_writeup(who, h)}
     assert {e["urn"] for e in practice} == shared
+
+
+@pytest.mark.parametrize("key", list(PEOPLE), ids=list(PEOPLE))
+def test_a_schools_own_pages_are_for_its_staff_and_facilitator(world: World, key: str) -> None:
+    """Routes about a school outside any cycle (`/schools/{urn}/...`, e.g. who receives its
+    notices): its own staff and its cluster's facilitator get the page; anyone else the 404 of
+    a school that does not exist."""
+    who = PEOPLE[key]
+    problems: list[str] = []
+    routes = [
+        r
+        for r in _routes(world.app)
+        if "{urn}" in r.path and "{cycle" not in r.path and "GET" in r.methods
+    ]
+    for route in routes:
+        for host in HOSTS:
+            url = _url(route, host)
+            answer = _ask(world, key, "GET", url)
+            if who.facilitator or who.school == host:
+                if answer.status_code != 200:
+                    problems.append(f"GET {url}: {answer.status_code} for its own")
+                continue
+            missing = _ask(world, key, "GET", _url(route, NOWHERE))
+            if answer.status_code != 404 or _unechoed(answer, url, host) != _unechoed(
+                missing, url, NOWHERE
+            ):
+                problems.append(f"GET {url}: {answer.status_code}, not the 404 of no school")
+    assert not problems, "\n".join(problems)
