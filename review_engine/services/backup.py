@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Connection, func, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -582,6 +583,10 @@ def _refuse_filled(url: str, ours: set[str], *, exists: bool) -> None:
     try:
         with engine.connect() as conn:
             found = sorted(ours & set(inspect(conn).get_table_names()))
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        hint = "; create it (empty) first" if "does not exist" in reason else ""
+        raise StorageError(f"cannot open the database {_redact(url)}: {reason}{hint}") from exc
     finally:
         engine.dispose()
     if found:
@@ -715,6 +720,8 @@ def _size(size: int) -> str:
 
 
 def _redact(url: str) -> str:
+    """The URL as people typed it: no password, no driver name."""
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)

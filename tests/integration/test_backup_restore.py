@@ -433,3 +433,22 @@ def test_a_sqlite_backup_taken_while_another_process_writes_is_consistent(
         target = f"sqlite:///{tmp_path / 'restored' / f'busy-{n}.sqlite'}"
         restored = backups.restore(rt.settings, path=file, database_url=target)
         assert restored.rows > 0  # row counts, schema and history checked against the copy
+
+
+def test_a_database_that_cannot_be_reached_is_named(
+    backend: Backend, source: Runtime, tmp_path: Path
+) -> None:
+    file = tmp_path / "review.backup"
+    backups.backup(source.acting_as(OPERATOR), path=file)
+    if backend.name == "sqlite":
+        target = f"sqlite:///{tmp_path / 'a-file.txt' / 'review.sqlite'}"
+        (tmp_path / "a-file.txt").write_text("not a folder")
+        expected = "cannot open the database"
+    else:
+        target = (
+            make_url(backend.source).set(database="review_restore_missing").render_as_string(False)
+        )
+        expected = 'database "review_restore_missing" does not exist; create it (empty) first'
+    with pytest.raises(StorageError) as refused:
+        backups.restore(_settings(backend.source, tmp_path), path=file, database_url=target)
+    assert expected in str(refused.value) and "\n" not in str(refused.value)
