@@ -41,7 +41,13 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from review_engine.adapters import backup as tools
 from review_engine.clock import LONDON, SystemClock
 from review_engine.config import Settings, normalise_url
-from review_engine.errors import InvalidInput, NotPermitted, ReviewEngineError, StorageError
+from review_engine.errors import (
+    DatabaseDamaged,
+    InvalidInput,
+    NotPermitted,
+    ReviewEngineError,
+    StorageError,
+)
 from review_engine.rules import policy
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import history
@@ -274,10 +280,9 @@ def _census(conn: Connection) -> _Census:
     names = sorted(inspect(conn).get_table_names())
     quote = conn.dialect.identifier_preparer.quote
     counted = " UNION ALL ".join(
-        f"SELECT '{name}', count(*) FROM {quote(name)}"  # names from the catalog, not typed
-        for name in names
+        f"SELECT {n}, count(*) FROM {quote(name)}" for n, name in enumerate(names)
     )
-    tables: dict[str, int] = {n: c for n, c in conn.execute(text(counted))} if names else {}
+    tables: dict[str, int] = {names[n]: c for n, c in conn.execute(text(counted))} if names else {}
     rows = conn.execute(
         select(Cycle.id, Cycle.academic_year, Cluster.name, func.count(col(TransitionLog.id)))
         .join(Cluster, col(Cluster.id) == Cycle.cluster_id)
@@ -583,6 +588,11 @@ def _refuse_filled(url: str, ours: set[str], *, exists: bool) -> None:
     try:
         with engine.connect() as conn:
             found = sorted(ours & set(inspect(conn).get_table_names()))
+    except DatabaseDamaged:
+        raise InvalidInput(
+            f"{_redact(url)} is not an empty database (it is not a database at all); restore "
+            "only into a new, empty database"
+        ) from None
     except OperationalError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         hint = "; create it (empty) first" if "does not exist" in reason else ""

@@ -97,3 +97,19 @@ def test_who_may_back_up_and_restore(initialised: Invoke, tmp_path: Path) -> Non
         "error: head@example.org may not restore a database: only the operator at the database "
         "may (run it without --as or REVIEW_ACTOR)\n"
     )
+
+
+def test_restore_over_a_file_that_is_not_a_database_is_refused(
+    operator: Invoke, tmp_path: Path
+) -> None:
+    file = tmp_path / "review.backup"
+    assert operator("backup", str(file)).exit_code == 0
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("my notes")
+    done = operator("restore", str(file), "--database", f"sqlite:///{notes}")
+    assert done.exit_code == 1
+    assert done.stderr == (
+        f"error: sqlite:///{notes} is not an empty database (it is not a database at all); "
+        "restore only into a new, empty database\n"
+    )
+    assert notes.read_text() == "my notes"
