@@ -1,7 +1,8 @@
 """Backup and restore: a backup restored into an empty database holds every row of every table
 and a history that verifies, on SQLite and PostgreSQL; a database that is not empty, a damaged
 file, or a restore that does not check out are refused in one line, leaving nothing behind
-(SQLite); the nightly backup keeps the newest few."""
+(SQLite); a SQLite backup taken while another connection writes restores and checks out;
+the nightly backup keeps the newest few."""
 
 from __future__ import annotations
 
@@ -398,7 +399,7 @@ def test_the_nightly_backup_keeps_the_newest(
     assert backups.nightly_backup(unset) == "no nightly backup: REVIEW_BACKUP_DIR is not set"
 
 
-def test_a_sqlite_backup_taken_while_another_process_writes_is_consistent(
+def test_a_sqlite_backup_taken_while_another_connection_writes_is_consistent(
     tmp_path: Path, sqlite_template: Path
 ) -> None:
     database = tmp_path / "busy.sqlite"
