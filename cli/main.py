@@ -62,7 +62,20 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "schools": Lazy("schools:app", "Schools, from Get Information about Schools."),
     "cluster": Lazy("cluster:app", "Clusters of schools that review each other."),
-    "people": Lazy("people:app", "People who take part."),
+    "people": Lazy(
+        "people:app",
+        "People who take part.",
+        extra=(
+            (
+                "export",
+                Lazy(
+                    "privacy:export",
+                    "Write a person's data and every record that names them (JSON and PDF; "
+                    "other people redacted): a programme admin or the operator.",
+                ),
+            ),
+        ),
+    ),
     "cycle": Lazy(
         "cycle:app",
         "Review cycles (one per cluster per year).",
@@ -106,6 +119,7 @@ COMMANDS: dict[str, Lazy] = {
     "scheduler": Lazy("schedule:scheduler_app", "The scheduler service."),
     "outbox": Lazy("schedule:outbox_app", "Reminders waiting to be sent."),
     "docs": Lazy("docs:app", "Documents: SEF summary, visit pack, reports."),
+    "retention": Lazy("privacy:retention_app", "How long records are kept; holds; the purge."),
     "access": Lazy("access:app", "Who viewed or downloaded a cycle's records."),
 }
 
