@@ -42,22 +42,28 @@ def log(
     if not page.entries:
         say(escape(f"{page.cycle}: nobody has viewed or downloaded records of {whose} yet"))
         return
+    one_school = page.school_urn is not None  # its name is in the title
+    headers = ["no.", "when", "who", "e-mail", "what", "school", "how", "detail"]
+    rows: list[tuple[object, ...]] = [
+        (
+            e.id,
+            when(e.at),
+            e.actor_name,
+            e.actor,
+            f"{e.action} the {e.record_words}",
+            e.school or "the whole cycle",
+            e.via_words,
+            e.detail,
+        )
+        for e in page.entries
+    ]
+    if one_school:
+        headers.remove("school")
+        rows = [(*r[:5], *r[6:]) for r in rows]
     table(
         f"Who read the records of {whose}, {page.cycle} (newest first)",
-        ["no.", "when", "who", "e-mail", "what", "school", "how", "detail"],
-        [
-            (
-                e.id,
-                when(e.at),
-                e.actor_name,
-                e.actor,
-                f"{e.action} the {e.record_words}",
-                e.school or "the whole cycle",
-                e.via_words,
-                e.detail,
-            )
-            for e in page.entries
-        ],
+        headers,
+        rows,
         optional=("no.", "e-mail", "detail"),
     )
     if page.older is not None:

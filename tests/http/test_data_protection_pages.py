@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from review_engine.core.domain import SharingLevel
 from review_engine.runtime import Runtime
-from review_engine.services import sef
+from review_engine.services import retention, sef
 from review_engine.testing import FakeClock
 from review_engine.web.app import create_app
 from review_engine.web.rendering import page_url
@@ -95,6 +95,20 @@ def test_the_privacy_notice_names_the_controller_from_the_settings(cycle_rt: Run
         text = client.get("/privacy").text
     assert "<strong>Northbrook Learning Trust</strong>" in text
     assert 'href="mailto:dpo@northbrook.example"' in text
+
+
+def test_the_privacy_notice_gives_the_retention_periods(
+    cycle_rt: Runtime, signed_in: SignedIn, site: Callable[[], TestClient]
+) -> None:
+    retention.set_period(cycle_rt.acting_as("operator"), kind="access_log", months=36)
+    public = site().get("/privacy").text
+    assert "The record of who read or downloaded a document" in public
+    assert "24 months (2 years) after the reading, then deleted" in public  # the default
+    assert "These are the standard periods" in public
+    mine = signed_in(HEADS[HOST]).get("/privacy").text
+    assert "36 months (3 years) after the reading, then deleted" in mine  # the programme's
+    assert "These are the periods this programme keeps" in mine
+    assert 'href="/account/my-data"' in mine
 
 
 # --- the access log -----------------------------------------------------------------------------
