@@ -1,6 +1,11 @@
 """Workflow definitions as data: load a YAML file, validate it, and describe it.
 
-A workflow is one cycle-level machine plus one machine per phase for each school. Loading
+A workflow is one of two kinds. A cycle workflow (the default, `kind: cycle`) is one
+cycle-level machine plus one machine per phase for each school. A programme workflow
+(`kind: programme`, e.g. Inside Knowledge) has no cycle and no schools' phases: its machines
+run on records of the programme, one `offer` machine and one `booking` machine, whose states
+and transitions `core.knowledge` declares; its guards and `actors:` are the programme's own
+(`KnowledgeGuard`, `ProgrammeActor`). Loading
 checks the structure (pydantic) and then the graph of every machine: one initial state, every
 state reachable, no trap states, a final state reachable from every state, and every guard
 name known. Then the phase contract (`review_engine.core.phases`): a machine that plays a part
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -21,6 +27,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from review_engine.core.domain import Scope
+from review_engine.core.knowledge import (
+    CONTRACTS as RECORD_CONTRACTS,
+)
+from review_engine.core.knowledge import (
+    KnowledgeGuard,
+    ProgrammeActor,
+    RecordScope,
+    contract_gaps,
+)
 from review_engine.core.phases import (
     CONTRACTS,
     GUARD_NEEDS,
@@ -43,6 +58,13 @@ from review_engine.errors import FileFormatError, NotFound, PhaseMissing, Workfl
 DEFAULT_WORKFLOW = "triad-peer-review"
 
 
+class WorkflowKind(StrEnum):
+    """A cluster's review cycle, or a programme of offers and bookings (Inside Knowledge)."""
+
+    CYCLE = "cycle"
+    PROGRAMME = "programme"
+
+
 # --- the file's structure -------------------------------------------------------------------
 
 
@@ -53,7 +75,9 @@ class _TransitionSpec(BaseModel):
     source: str | list[str]
     dest: str
     guards: list[str] = []
-    actors: list[Relation] = [Relation.FACILITATOR]
+    # Checked against the workflow's kind once it is known: Relation for a cycle workflow,
+    # ProgrammeActor for a programme's. None: the kind's default (the facilitator; an admin).
+    actors: list[str] | None = None
     requires_reason: bool = False
     description: str = ""
 
@@ -66,7 +90,7 @@ class _TransitionSpec(BaseModel):
 class _MachineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    scope: Scope
+    scope: Scope | RecordScope
     role: Part | None = None
     label: str = ""
     description: str = ""
@@ -87,6 +111,7 @@ class _WorkflowSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    kind: WorkflowKind = WorkflowKind.CYCLE
     version: int
     title: str = ""
     description: str = ""
@@ -112,7 +137,7 @@ class TransitionDef:
 @dataclass(frozen=True)
 class MachineDef:
     name: str
-    scope: Scope
+    scope: Scope | RecordScope
     initial: str
     final: frozenset[str]
     states: tuple[str, ...]
@@ -158,14 +183,35 @@ class WorkflowDef:
     source: str
     plan: tuple[PlannedBoundary, ...] = field(default=())
     deadlines: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    kind: WorkflowKind = WorkflowKind.CYCLE
 
     @cached_property
     def hash(self) -> str:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
 
     @property
+    def is_programme(self) -> bool:
+        return self.kind is WorkflowKind.PROGRAMME
+
+    @property
     def cycle_machine(self) -> MachineDef:
-        return next(m for m in self.machines.values() if m.scope is Scope.CYCLE)
+        """The cycle's own machine; a programme workflow has none, and says so in one line
+        (so `review cycle start --workflow inside-knowledge` is refused, not a crash)."""
+        found = next((m for m in self.machines.values() if m.scope is Scope.CYCLE), None)
+        if found is None:
+            raise WorkflowError(
+                self.name,
+                "is a programme workflow (visit offers and bookings), not one a cluster's "
+                "cycle can follow; use `review ik` for its programme",
+            )
+        return found
+
+    def record_machine(self, scope: RecordScope) -> MachineDef:
+        """A programme workflow's machine for offers or bookings."""
+        found = next((m for m in self.machines.values() if m.scope == scope), None)
+        if found is None:
+            raise WorkflowError(self.name, f"has no machine for {scope.value}s")
+        return found
 
     @property
     def school_machines(self) -> list[MachineDef]:
@@ -227,7 +273,21 @@ def parse(source: str, *, origin: str = "workflow") -> WorkflowDef:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise WorkflowError(origin, f"{loc}: {first['msg']}") from exc
-    machines = {name: _build_machine(spec.name, name, m) for name, m in spec.machines.items()}
+    _check_kind(spec)
+    machines = {
+        name: _build_machine(spec.name, name, m, spec.kind) for name, m in spec.machines.items()
+    }
+    if spec.kind is WorkflowKind.PROGRAMME:
+        _check_records(spec.name, machines)
+        return WorkflowDef(
+            name=spec.name,
+            version=spec.version,
+            title=spec.title or spec.name,
+            description=spec.description.strip(),
+            machines=machines,
+            source=source,
+            kind=WorkflowKind.PROGRAMME,
+        )
     cycle_machines = [m.name for m in machines.values() if m.scope is Scope.CYCLE]
     if len(cycle_machines) != 1:
         raise WorkflowError(spec.name, "needs exactly one machine with scope cycle", cycle_machines)
@@ -293,9 +353,61 @@ def _check_deadlines(
     return deadlines
 
 
-def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
+def _check_kind(spec: _WorkflowSpec) -> None:
+    """Scopes, actors and sections that belong to the other kind of workflow are refused."""
+    programme = spec.kind is WorkflowKind.PROGRAMME
+    actors: set[str] = {a.value for a in (ProgrammeActor if programme else Relation)}
+    for name, m in spec.machines.items():
+        where = f"{spec.name} machine {name}"
+        if programme != isinstance(m.scope, RecordScope):
+            wanted = "offer or booking" if programme else "cycle or school"
+            raise WorkflowError(
+                where, f"a {spec.kind.value} workflow's machines need scope {wanted}"
+            )
+        if programme and m.role is not None:
+            raise WorkflowError(where, "a programme workflow's machines play no phase (`role:`)")
+        for t in m.transitions:
+            unknown = set(t.actors or ()) - actors
+            if unknown:
+                raise WorkflowError(
+                    where,
+                    f"transition {t.trigger} names unknown actors (a {spec.kind.value} "
+                    f"workflow's are {', '.join(sorted(actors))})",
+                    unknown,
+                )
+    if programme and (spec.plan or spec.deadlines):
+        raise WorkflowError(spec.name, "a programme workflow has no cycle plan or deadlines")
+
+
+def _check_records(workflow: str, machines: Mapping[str, MachineDef]) -> None:
+    """A programme workflow: one machine for offers and one for bookings, each with what the
+    services need of it (`core.knowledge`)."""
+    for scope, contract in RECORD_CONTRACTS.items():
+        players = [m for m in machines.values() if m.scope == scope]
+        if len(players) != 1:
+            raise WorkflowError(
+                workflow,
+                f"needs exactly one machine with scope {scope.value}",
+                [m.name for m in players],
+            )
+        m = players[0]
+        edges = {(t.trigger, s, t.dest) for t in m.transitions for s in t.sources}
+        lacks = contract_gaps(contract, set(m.states), edges)
+        if lacks:
+            raise WorkflowError(
+                f"{workflow} machine {m.name}",
+                f"runs the {contract.label}s but lacks {'; '.join(lacks)}",
+            )
+
+
+def _build_machine(
+    workflow: str, name: str, spec: _MachineSpec, kind: WorkflowKind = WorkflowKind.CYCLE
+) -> MachineDef:
     where = f"{workflow} machine {name}"
-    part = _part_of(workflow, name, spec)
+    programme = kind is WorkflowKind.PROGRAMME
+    guard_names = _KNOWLEDGE_GUARD_NAMES if programme else _GUARD_NAMES
+    default_actors = (ProgrammeActor.ADMIN,) if programme else (Relation.FACILITATOR,)
+    part = None if programme else _part_of(workflow, name, spec)
     states = spec.states
     known = set(states)
     duplicates = {s for s in states if states.count(s) > 1}
@@ -311,7 +423,7 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
     for t in spec.transitions:
         _require_known(where, f"transition {t.trigger} names undeclared states", t.source, known)
         _require_known(where, f"transition {t.trigger} names undeclared states", [t.dest], known)
-        unknown = [g for g in t.guards if g not in _GUARD_NAMES]
+        unknown = [g for g in t.guards if g not in guard_names]
         if unknown:
             raise WorkflowError(
                 where, f"transition {t.trigger} uses unknown guards {', '.join(unknown)}", t.source
@@ -346,7 +458,7 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
                 sources=tuple(t.source),
                 dest=t.dest,
                 guards=tuple(t.guards),
-                actors=tuple(t.actors),
+                actors=tuple(t.actors) if t.actors is not None else default_actors,
                 requires_reason=t.requires_reason,
                 description=t.description,
             )
@@ -359,6 +471,7 @@ def _build_machine(workflow: str, name: str, spec: _MachineSpec) -> MachineDef:
 
 
 _GUARD_NAMES = frozenset(g.value for g in GuardName)
+_KNOWLEDGE_GUARD_NAMES = frozenset(g.value for g in KnowledgeGuard)
 
 
 def _part_of(workflow: str, name: str, spec: _MachineSpec) -> Part | None:
@@ -463,7 +576,7 @@ class WorkflowCatalog:
                 found.append((str(path), path.read_text(encoding="utf-8")))
         return found
 
-    def all(self) -> dict[str, WorkflowDef]:
+    def _everything(self) -> dict[str, WorkflowDef]:
         if self._cache is None:
             self._cache = {}
             for origin, text in self._files():
@@ -471,8 +584,17 @@ class WorkflowCatalog:
                 self._cache[wf.name] = wf  # a user's file of the same name overrides
         return self._cache
 
+    def all(self) -> dict[str, WorkflowDef]:
+        """The cycle workflows: those a cluster's cycle can follow (what `cycle start` offers)."""
+        return {n: wf for n, wf in self._everything().items() if not wf.is_programme}
+
+    def programmes(self) -> dict[str, WorkflowDef]:
+        """The programme workflows (offers and bookings, e.g. Inside Knowledge)."""
+        return {n: wf for n, wf in self._everything().items() if wf.is_programme}
+
     def get(self, name: str) -> WorkflowDef:
-        workflows = self.all()
+        """A workflow of either kind by name (a programme's refuses to start a cycle)."""
+        workflows = self._everything()
         if name not in workflows:
             raise NotFound("workflow", name, f"known: {', '.join(sorted(workflows))}")
         return workflows[name]

@@ -18,6 +18,7 @@ __all__ = [
     "drafts",
     "feedback",
     "history",
+    "knowledge",
     "mywork",
     "outbox",
     "people",

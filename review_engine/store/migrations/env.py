@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import review_engine.store.knowledge_tables
 import review_engine.store.models
 import review_engine.store.phase_tables
 import review_engine.store.privacy_tables
