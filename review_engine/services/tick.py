@@ -32,6 +32,7 @@ from review_engine.services._compiled import compiled_for
 from review_engine.services._due_work import OpenCycle
 from review_engine.services._lookup import cycle_label
 from review_engine.services.admin import REHEARSAL
+from review_engine.services.digests import queue_digests
 from review_engine.store.batch import chunks, in_, table_of
 from review_engine.store.models import Cluster, Cycle, DatabaseSetting
 from review_engine.store.schedule_tables import PlanStep
@@ -55,12 +56,14 @@ class TickReport:
     overdue: int
     reminders: int
     changes: list[str] = field(default_factory=list)
+    digests: int = 0  # daily and weekly digests queued (services/digests)
 
     def __str__(self) -> str:
         verb = "would apply" if self.dry_run else "applied"
+        digests = f", {self.digests} digests" if self.digests else ""
         return (
             f"{verb} {self.boundaries} boundaries, marked {self.overdue} items overdue, "
-            f"queued {self.reminders} reminders ({self.cycles_seen} open cycles)"
+            f"queued {self.reminders} reminders{digests} ({self.cycles_seen} open cycles)"
         )
 
 
@@ -89,7 +92,11 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
         owed = due_work.owed_work(session, cycles, today)
         overdue = due_work.mark_overdue(session, owed, labels, today, at, changes, actor.name)
         reminders = due_work.queue_reminders(session, owed, cycles, labels, today, at)
-        report = TickReport(at, dry_run, len(cycles), boundaries, overdue, reminders, changes)
+        digests = queue_digests(session, at, base_url=rt.settings.public_url)
+        report = TickReport(
+            at, dry_run, len(cycles), boundaries, overdue, reminders, changes,
+            digests=digests.daily + digests.weekly,
+        )  # fmt: skip
         if dry_run:
             session.rollback()
         return report

@@ -323,7 +323,8 @@ def test_ticks_use_the_london_date_across_both_clock_changes(
         seen.append((instant, _state(rt, ref), report.reminders))
     assert seen == [(instant, state, queued) for instant, state, queued, _ in DST_TICKS]
     subjects = {m.subject.split(":")[0] for m in outbox.list_outbox(rt)}
-    assert subjects == {"Overdue"}
+    # The SEF reminders, overdue by then; and support, opened, asks each school for its plan.
+    assert subjects == {"Overdue", "Your support plan is ready to agree (Northbrook 2026-27)"}
 
 
 def test_reminder_kinds_by_days_to_the_due_date() -> None:
@@ -347,9 +348,12 @@ def _submit_sef(rt: Runtime, heads: dict[int, str], urn: int) -> None:
 
 
 def _reminders(rt: Runtime) -> dict[str, list[tuple[date, str]]]:
-    """Each recipient's reminders: the London day queued and the subject, oldest first."""
+    """Each school recipient's reminders: the London day queued and the subject, oldest first
+    (the facilitator's digests and notices are not reminders)."""
     found: dict[str, list[tuple[date, str]]] = {}
     for m in outbox.list_outbox(rt):
+        if m.recipient == FACILITATOR:
+            continue
         day = m.created_at.astimezone(LONDON).date()
         found.setdefault(m.recipient, []).append((day, m.subject))
     return found
@@ -366,19 +370,22 @@ def test_reminders_before_the_due_date_then_weekly_when_overdue_until_done(
         tick(rt)
         if day == date(2026, 10, 12):
             _submit_sef(rt, heads, early)
-            # The reminder queued on 9 October is dropped, not sent, now the SEF is in.
+            # The reminder queued on 9 October is dropped, not sent, now the SEF is in; the
+            # other seven, the facilitator's two weekly digests and the notice of the SEF
+            # submitted fail on the closed port.
             closed_port = SmtpSettings("127.0.0.1", 9, False, None, None, "review@example.org")
             assert outbox.send_outbox(
                 rt.acting_as(SCHEDULER), smtp=closed_port
-            ) == outbox.SendReport(0, 7, 1)
+            ) == outbox.SendReport(0, 10, 1)
         if day == date(2026, 10, 20):
             _submit_sef(rt, heads, late)
         day += timedelta(days=1)
     tick(rt)  # the same day again: nothing new
     sent = _reminders(rt)
-    soon = f"Reminder: your self-evaluation (SEF) is due 16 Oct 2026 ({CYCLE})"
+    words = CYCLE.replace("/", " ")  # the cycle by its name: Northbrook 2026-27
+    soon = f"Reminder: your self-evaluation (SEF) is due 16 Oct 2026 ({words})"
     before = [(date(2026, 10, 9), soon), (date(2026, 10, 15), soon)]
-    overdue = f"Overdue: your self-evaluation (SEF) ({CYCLE})"
+    overdue = f"Overdue: your self-evaluation (SEF) ({words})"
     weekly = [(date(2026, 10, 17) + timedelta(weeks=n), overdue) for n in range(5)]
     assert OVERDUE_REMINDERS == 4  # 17, 24, 31 October, 7 November; not 14 November
     weekly = weekly[:OVERDUE_REMINDERS]
@@ -398,7 +405,7 @@ def test_reminders_before_the_due_date_then_weekly_when_overdue_until_done(
             .where(OutboxMessage.recipient == heads[990103])
             .order_by(col(OutboxMessage.id))
         ).all()
-    what = f"your self-evaluation (SEF) for {CYCLE}"
+    what = f"your self-evaluation (SEF) for {words}"
     assert f"{what} is due on Friday 16 October 2026 (in 7 days)." in bodies[0]
     assert f"{what} is due on Friday 16 October 2026 (in 1 day)." in bodies[1]
     assert (
@@ -452,7 +459,9 @@ def test_a_tick_over_50_cycles_issues_as_many_queries_as_over_5(
     assert (report.cycles_seen, report.boundaries, report.overdue) == (50, 50, SCHOOLS + 49 * 5)
     assert report.reminders == report.overdue
     assert len(five) == len(fifty_dry) == len(fifty), (five, fifty)
-    assert len(fifty) <= 25, fifty
+    # 2026-10-19 is a Monday: the daily digests and the facilitators' weekly digest (the
+    # dashboard's reading of what waits on whom) add a fixed 21 statements to the tick's 23.
+    assert len(fifty) <= 45, fifty
 
 
 # --- two ticks at once; a tick killed half-way -----------------------------------------------
