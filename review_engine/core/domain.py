@@ -66,13 +66,17 @@ _ROLE_LABELS = {
 
 
 class NoticeKind(StrEnum):
-    """The kinds of e-mail notice a person at a school may take (each person chooses)."""
+    """The kinds of e-mail notice a person may take (each person chooses: at once, in a daily
+    digest, or off). Every event notice belongs to one kind (`core.notices`)."""
 
     REMINDERS = "reminders"  # deadlines owed by the school: SEF, other dated work
     SEF_DECISIONS = "sef_decisions"  # the SEF accepted or returned
-    VISITS = "visits"  # visit reminders with the calendar invite, as host or visitor
-    WRITEUPS = "writeups"  # write-ups owed by the school as lead reviewer
-    SUPPORT = "support"  # support actions due
+    TRIADS = "triads"  # the school's triad formed or changed, as host or visitor
+    VISITS = "visits"  # visits dated, moved or cancelled, and reminders, with the invite
+    WRITEUPS = "writeups"  # write-ups to agree, returned, published and shared with the school
+    SUPPORT = "support"  # support plans to agree, actions assigned to or updated for the school
+    FEEDBACK = "feedback"  # feedback on a visit and the later reflection, when due
+    FACILITATOR = "facilitator"  # a facilitator's notices: SEFs submitted to accept or return
 
     @property
     def label(self) -> str:
@@ -80,17 +84,25 @@ class NoticeKind(StrEnum):
 
     @staticmethod
     def defaults_for(role: Role) -> frozenset[NoticeKind]:
-        """What a person takes until they choose: the head every notice, anyone else none
-        (so a school gets one copy of each, as before, unless its staff opt in)."""
-        return frozenset(NoticeKind) if role is Role.HEAD else frozenset()
+        """What a person takes until they choose: the head every school notice, a facilitator
+        the facilitator's, anyone else none (so a school gets one copy of each, as before,
+        unless its staff opt in)."""
+        if role is Role.HEAD:
+            return frozenset(NoticeKind) - {NoticeKind.FACILITATOR}
+        if role is Role.FACILITATOR:
+            return frozenset({NoticeKind.FACILITATOR})
+        return frozenset()
 
 
 _NOTICE_LABELS = {
     NoticeKind.REMINDERS: "Reminders of the school's deadlines (SEF and other dated work)",
     NoticeKind.SEF_DECISIONS: "Decisions on the school's SEF (accepted or returned)",
-    NoticeKind.VISITS: "Peer review visit notices, with the calendar invite",
-    NoticeKind.WRITEUPS: "Write-up notices (write-ups the school owes as lead reviewer)",
-    NoticeKind.SUPPORT: "Support action notices",
+    NoticeKind.TRIADS: "Triads: the schools that visit yours, and those yours visits",
+    NoticeKind.VISITS: "Peer review visits dated, moved or cancelled, with the calendar invite",
+    NoticeKind.WRITEUPS: "Write-ups to agree, returned, published or shared with the school",
+    NoticeKind.SUPPORT: "Support plans to agree and support actions (as supporter too)",
+    NoticeKind.FEEDBACK: "Feedback and reflections due on visits",
+    NoticeKind.FACILITATOR: "Facilitator: SEFs submitted to accept or return",
 }
 
 

@@ -27,6 +27,7 @@ from review_engine.rules import policy
 from review_engine.rules.guards import GuardContext
 from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
+from review_engine.services import notices
 from review_engine.services._compiled import compiled_for
 from review_engine.services._lookup import cycle_label, get_cycle, get_school
 from review_engine.store.models import Cluster, Cycle, Review, School
@@ -45,6 +46,7 @@ class CycleContext:
     now: datetime
     records: CycleRecords
     compiled: CompiledWorkflow
+    public_url: str | None = None  # the web app as people reach it, for links in notices
     _relations: dict[int | None, set[Relation]] = field(default_factory=dict)
 
     @property
@@ -173,6 +175,7 @@ class CycleContext:
         write_changes(self.session, [change], actor=self.actor.name, at=self.now)
         if review is not None and review.id is not None:
             self.records.note_state(review.id, mdef.name, fired.to_state)
+        notices.after_fire(self, [change])  # the event's notices, in the same transaction
         return fired
 
     def fire_many(self, part: Part, trigger: str, urns: list[int]) -> list[Fired]:
@@ -215,6 +218,7 @@ class CycleContext:
         for change in changes:
             assert change.review_id is not None
             self.records.note_state(change.review_id, change.machine, change.to_state)
+        notices.after_fire(self, changes)  # all the events' notices, set-based
         return done
 
     def _guard_input(
@@ -261,4 +265,5 @@ def open_cycle(session: Session, rt: Runtime, ref: str) -> CycleContext:
         rt.clock.now(),
         CycleRecords(session, cycle, cluster),
         compiled_for(session, cycle),
+        public_url=rt.settings.public_url,
     )

@@ -14,22 +14,26 @@ from sqlmodel import Session, col, select
 
 from review_engine.core import cycle_plan
 from review_engine.core.domain import HalfTerm, NoticeKind, Rag
+from review_engine.core.notices import Event
 from review_engine.core.phases import Part, VisitState
 from review_engine.core.workflow import WorkflowDef
 from review_engine.documents import environment
+from review_engine.services import notices
 from review_engine.services._compiled import compiled_for
 from review_engine.services._recipients import recipients
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
+from review_engine.services.feedback import REFLECTION_WEEKS
 from review_engine.store.batch import chunks, in_, insert_ignore
-from review_engine.store.models import Review, ReviewState
-from review_engine.store.phase_tables import SupportAction, TriadPlace, VisitPlan
+from review_engine.store.models import Review, ReviewState, School
+from review_engine.store.phase_tables import Feedback, SupportAction, TriadPlace, VisitPlan
 from review_engine.store.schedule_tables import OutboxMessage, OverdueMark, PlanStep
 from review_engine.store.state_writer import StateChange, append_history
 
 SYSTEM_ACTOR = "scheduler"
 OVERDUE_REMINDERS = 4  # on the day after the due date, then weekly, at most this many
 FIRST_REMINDER_DAYS = 7  # the first reminder goes this many days before the due date
+FEEDBACK_DAYS = 7  # feedback on a visit is due this many days after it (asked the day after)
 _MESSAGE_NS = uuid.UUID("6f1c1d2e-8b0a-4c39-9a64-4b4c6f7e2a10")
 
 
@@ -54,6 +58,10 @@ class Owed:
     notify_urn: int
     part: Part | None = None  # the phase-contract part the machine plays, if any
     label: str = ""  # the machine in words, from the workflow file
+    # Set for work that is an event notice of its own (feedback or a reflection on a visit):
+    # worded by that event's template, never marked overdue.
+    event: Event | None = None
+    visit_day: date | None = None
 
 
 def _definitions(session: Session, cycles: dict[int, OpenCycle]) -> dict[str, WorkflowDef]:
@@ -139,6 +147,7 @@ def owed_work(session: Session, cycles: dict[int, OpenCycle], today: date) -> li
                     )
                 )
     owed += _owed_writeups(session, cycles, definitions, states, visits)
+    owed += _owed_feedback(session, cycles, definitions, states, visits, today)
     owed += _owed_actions(session, cycles, definitions, actions, states)
     # The visit machine of each workflow that has one, and the cycles that follow each.
     visit_machine = {
@@ -215,6 +224,77 @@ def _owed_writeups(
     return owed
 
 
+def _owed_feedback(
+    session: Session,
+    cycles: dict[int, OpenCycle],
+    definitions: dict[str, WorkflowDef],
+    states: dict[tuple[int, str], dict[int, str]],
+    planned_visits: list[Any],
+    today: date,
+) -> list[Owed]:
+    """Feedback on visits held: each school's on the day after the visit (due a week after
+    it), and each visiting school's reflection (due six weeks after), while not given and a
+    reminder is owed (two queries, only when some visit is held)."""
+    held: list[tuple[int, int, date, str]] = []
+    for cycle_id, urn, visited_on, planned in planned_visits:
+        day = visited_on or planned
+        visit = definitions[cycles[cycle_id].workflow_hash].parts.get(Part.PEER_VISIT)
+        if day is None or visit is None or day >= today:
+            continue
+        if states[(cycle_id, visit.name)].get(urn) == VisitState.VISITED:
+            held.append((cycle_id, urn, day, visit.name))
+    if not held:
+        return []
+    conn = session.connection()
+    ids = sorted({c for c, _, _, _ in held})
+    visitors: dict[tuple[int, int], list[int]] = defaultdict(list)
+    given: set[tuple[int, int, int, str]] = set()
+    for chunk in chunks(ids):
+        for cycle_id, host, visitor in conn.execute(
+            select(TriadPlace.cycle_id, TriadPlace.host_urn, TriadPlace.visitor_urn).where(
+                in_(session, TriadPlace.cycle_id, chunk)
+            )
+        ):
+            visitors[(cycle_id, host)].append(visitor)
+        given.update(
+            conn.execute(
+                select(Review.cycle_id, Review.school_urn, Feedback.from_urn, Feedback.kind)
+                .join(Review, col(Review.id) == Feedback.review_id)
+                .where(in_(session, Review.cycle_id, chunk))
+            ).all()
+        )
+    owed = []
+    for cycle_id, host, day, machine in held:
+        schools = sorted(visitors[(cycle_id, host)])
+        for kind, event, due, who in (
+            (
+                "immediate",
+                Event.FEEDBACK_DUE,
+                day + timedelta(days=FEEDBACK_DAYS),
+                [host, *schools],
+            ),
+            ("reflection", Event.REFLECTION_DUE, day + timedelta(weeks=REFLECTION_WEEKS), schools),
+        ):
+            if reminder_kind(due, today) is None:
+                continue
+            owed += [
+                Owed(
+                    cycle_id,
+                    host,
+                    f"{kind}@{urn}",
+                    machine,
+                    VisitState.VISITED,
+                    due,
+                    urn,
+                    event=event,
+                    visit_day=day,
+                )
+                for urn in who
+                if (cycle_id, host, urn, kind) not in given
+            ]
+    return owed
+
+
 def _owed_actions(
     session: Session,
     cycles: dict[int, OpenCycle],
@@ -265,7 +345,7 @@ def mark_overdue(
     changes: list[str],
     actor: str = SYSTEM_ACTOR,
 ) -> int:
-    late = [o for o in owed if o.due < today and o.part is not Part.PEER_VISIT]
+    late = [o for o in owed if o.due < today and o.part is not Part.PEER_VISIT and o.event is None]
     if not late:
         return 0
     conn = session.connection()
@@ -337,15 +417,39 @@ def queue_reminders(
     labels: dict[int, str],
     today: date,
     at: datetime,
+    base_url: str | None = None,
 ) -> int:
+    """Queue the reminders owed today, the feedback and reflections due, and the support
+    plans still to agree in cycles whose support has opened (each once per person)."""
     wanted = [
         (o, k)
         for o in owed
         if (k := reminder_kind(o.due, today)) is not None
         and not (o.part is Part.PEER_VISIT and k.startswith("overdue"))
     ]
+    names = _school_names(session, {u for o, _ in wanted for u in (o.urn, o.notify_urn)})
+    refs = {c: notices.CycleRef.of(*labels[c].rsplit("/", 1)) for c in cycles}
+    # Feedback and reflections due are counted with the reminders; plans to agree are not.
+    queued = notices.queue(
+        session,
+        _due_notices(wanted, refs),
+        cycles=refs,
+        names=names,
+        base_url=base_url,
+        at=at,
+        count_new=True,
+    )
+    notices.queue(
+        session,
+        _plans_to_agree(session, cycles, refs),
+        cycles=refs,
+        names=names,
+        base_url=base_url,
+        at=at,
+    )
+    wanted = [(o, k) for o, k in wanted if o.event is None]
     if not wanted:
-        return 0
+        return queued
     # A visit's reminders follow its date: a rescheduled visit is reminded again. Each person
     # who takes the notice has their own key (the reason's key, then ">" and their address);
     # a reason queued under its bare key (before people chose their notices) is done.
@@ -357,7 +461,7 @@ def queue_reminders(
     }
     takers = recipients(session, {o.notify_urn for o, _ in reasons.values()})
     keys = {
-        f"{reason}>{to.email}": (reason, o, k, to.email)
+        f"{reason}>{to.email}": (reason, o, k, to)
         for reason, (o, k) in reasons.items()
         for to in takers.get((o.notify_urn, notice_kind(o.part)), ())
     }
@@ -377,7 +481,7 @@ def queue_reminders(
         if key not in sent and reason not in sent
     }
     if not todo:
-        return 0
+        return queued
     cycles_seen = {o.cycle_id for o, _, _ in todo.values()}
     attached = invites_for(
         session,
@@ -388,12 +492,12 @@ def queue_reminders(
     template = environment().get_template("email/reminder.txt.j2")
     rows = []
     for key, (o, kind, to) in todo.items():
-        subject, body = _message(template, labels[o.cycle_id], o, kind, today)
+        subject, body = _message(template, refs[o.cycle_id].words, o, kind, today, names)
         rows.append(
             {
                 "message_id": str(uuid.uuid5(_MESSAGE_NS, key)),
                 "dedupe_key": key,
-                "recipient": to,
+                "recipient": to.email,
                 "subject": subject,
                 "body": body,
                 "cycle_id": o.cycle_id,
@@ -404,29 +508,81 @@ def queue_reminders(
                 "attachment_name": attached.get((o.cycle_id, o.urn), (None, None))[0],
                 "attachment": attached.get((o.cycle_id, o.urn), (None, None))[1],
                 "notice": "reminder",
-                "held_for_digest": False,
+                "held_for_digest": to.digest,
             }
         )
     insert_ignore(session, OutboxMessage, rows)
-    return len(rows)
+    return queued + len(rows)
 
 
-def _message(template: Any, label: str, o: Owed, kind: str, today: date) -> tuple[str, str]:
+def _school_names(session: Session, urns: set[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    conn = session.connection()
+    for chunk in chunks(sorted(urns)):
+        rows = conn.execute(select(School.urn, School.name).where(in_(session, School.urn, chunk)))
+        names.update((urn, name) for urn, name in rows)
+    return names
+
+
+def _due_notices(
+    wanted: list[tuple[Owed, str]], refs: dict[int, notices.CycleRef]
+) -> list[notices.Pending]:
+    """Feedback and reflections due (or overdue), as their events' notices: one per school
+    and reminder, the key naming the school that owes it and which reminder this is."""
+    return [
+        notices.Pending(
+            o.event,
+            o.cycle_id,
+            o.urn,
+            f"{o.notify_urn}:{k}",
+            (o.notify_urn,),
+            facts={
+                "due": o.due,
+                "visit_day": o.visit_day,
+                "overdue": k.startswith("overdue"),
+            },
+            page=refs[o.cycle_id].school_page(o.urn, "feedback"),
+        )
+        for o, k in wanted
+        if o.event is not None
+    ]
+
+
+def _plans_to_agree(
+    session: Session, cycles: dict[int, OpenCycle], refs: dict[int, notices.CycleRef]
+) -> list[notices.Pending]:
+    """Support plans still to agree in cycles whose support has opened (read afresh: the
+    tick may just have opened it)."""
+    machines = {}
+    for cycle_id, cycle in cycles.items():
+        support = compiled_for(session, cycle).definition.parts.get(Part.SUPPORT)
+        if support is not None:
+            machines[cycle_id] = (support.name, support.initial)
+    return [
+        notices.plan_to_agree(cycle_id, urn, refs[cycle_id])
+        for cycle_id, urn in notices.plans_awaiting(session, machines)
+    ]
+
+
+def _message(
+    template: Any, cycle: str, o: Owed, kind: str, today: date, names: dict[int, str]
+) -> tuple[str, str]:
+    school = names.get(o.urn, f"school {o.urn}")
     words: dict[Part | None, str] = {
         Part.SELF_REVIEW: "your self-evaluation (SEF)",
-        Part.WRITE_UP: f"the WWW/EBI write-up for school {o.urn}",
-        Part.PEER_VISIT: f"the peer review visit to school {o.urn}",
-        Part.SUPPORT: f"support action {o.item.removeprefix('action')}",
+        Part.WRITE_UP: f"the WWW/EBI write-up of the visit to {school}",
+        Part.PEER_VISIT: f"the peer review visit to {school}",
+        Part.SUPPORT: f"support action {o.item.removeprefix('action#')} of {school}",
     }
-    what = words.get(o.part, f"your {o.label}")
+    what = words.get(o.part, f"your {o.label or o.machine.replace('_', ' ')}")
     overdue = kind.startswith("overdue")
     subject = (
-        f"Overdue: {what} ({label})"
+        f"Overdue: {what} ({cycle})"
         if overdue
-        else f"Reminder: {what} is due {o.due:%d %b %Y} ({label})"
+        else f"Reminder: {what} is due {o.due:%d %b %Y} ({cycle})"
     )
     body = template.render(
-        cycle=label, what=what, due=o.due, overdue=overdue, days=abs((o.due - today).days)
+        cycle=cycle, what=what, due=o.due, overdue=overdue, days=abs((o.due - today).days)
     )
     return subject, body
 

@@ -123,21 +123,50 @@ def invites_for(
         plan = plans.get((cycle_id, host))
         if plan is None or plan.visit_date is None or plan.slot is None:
             continue
-        school = schools[host]
         organiser = facilitators.get(cycles[cycle_id].cluster_id)
         people = [heads[u] for u in [host, *visitors[(cycle_id, host)]] if u in heads]
-        invite = dc.VisitInviteContext(
-            cycle_id=str(cycle_id),
-            host=dc.SchoolRef(school.name, str(host)),
+        found[(cycle_id, host)] = visit_invite(
+            cycle_id=cycle_id,
+            host=schools[host],
             visit_date=plan.visit_date,
             slot=Slot(plan.slot),
-            organizer=dc.Person(organiser.name, organiser.email)
-            if organiser
-            else dc.Person("Peer review facilitator", people[0].email if people else None),
-            attendees=tuple(dc.Person(p.name, p.email) for p in people),
             sequence=plan.sequence,
-            location=", ".join(x for x in (school.name, school.town, school.postcode) if x),
+            organiser=(organiser.name, organiser.email) if organiser else None,
+            attendees=[(p.email, p.name) for p in people],
+            at=at,
         )
-        name = safe_filename(f"visit-{school.name}-{host}") + ".ics"
-        found[(cycle_id, host)] = (name, invites.invite_ics(invite, now=at).decode("utf-8"))
     return found
+
+
+def visit_invite(
+    *,
+    cycle_id: int,
+    host: School,
+    visit_date: date,
+    slot: Slot,
+    sequence: int,
+    organiser: tuple[str, str] | None,
+    attendees: list[tuple[str, str]],
+    at: datetime,
+    cancelled: bool = False,
+    description: str | None = None,
+) -> tuple[str, str]:
+    """The .ics invite (file name, text) of one visit: METHOD:REQUEST at its SEQUENCE, or
+    METHOD:CANCEL; organised by the facilitator (else the first attendee), the attendees given
+    as (e-mail, name)."""
+    invite = dc.VisitInviteContext(
+        cycle_id=str(cycle_id),
+        host=dc.SchoolRef(host.name, str(host.urn)),
+        visit_date=visit_date,
+        slot=slot,
+        organizer=dc.Person(organiser[0], organiser[1])
+        if organiser
+        else dc.Person("Peer review facilitator", attendees[0][0] if attendees else None),
+        attendees=tuple(dc.Person(name, email) for email, name in attendees),
+        sequence=sequence,
+        cancelled=cancelled,
+        location=", ".join(x for x in (host.name, host.town, host.postcode) if x),
+        description=description,
+    )
+    name = safe_filename(f"visit-{host.name}-{host.urn}") + ".ics"
+    return name, invites.invite_ics(invite, now=at).decode("utf-8")

@@ -17,6 +17,7 @@ from review_engine.core.safe_text import NAME_MAX, check_day, check_int, check_t
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
+from review_engine.services import notices
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.services.calendars import calendars_for
 from review_engine.store.models import Person, Review, School, TransitionLog
@@ -101,22 +102,22 @@ def add_action(
             or 0
         ) + 1
         assert review.id is not None
-        session.add(
-            SupportAction(
-                review_id=review.id,
-                number=number,
-                ebi=ebis[ebi - 1],
-                title=title.strip(),
-                owner=owner.strip(),
-                supporting_urn=supporting_urn,
-                success_criteria=success_criteria.strip(),
-                due_date=due,
-                due_half_term=due_half_term.value if due_half_term else None,
-                rag=rag.value,
-                created_at=ctx.now,
-            )
+        action = SupportAction(
+            review_id=review.id,
+            number=number,
+            ebi=ebis[ebi - 1],
+            title=title.strip(),
+            owner=owner.strip(),
+            supporting_urn=supporting_urn,
+            success_criteria=success_criteria.strip(),
+            due_date=due,
+            due_half_term=due_half_term.value if due_half_term else None,
+            rag=rag.value,
+            created_at=ctx.now,
         )
+        session.add(action)
         session.flush()
+        notices.action_assigned(ctx, urn, action)  # the supporting school hears of it
         return _views(ctx, [urn], number=number)[0]
 
 
@@ -146,16 +147,12 @@ def update_action(
         action.closed_at = ctx.now if rag is Rag.COMPLETE else None
         session.add(action)
         assert action.id is not None
-        session.add(
-            ActionUpdate(
-                action_id=action.id,
-                rag=rag.value,
-                note=note.strip(),
-                actor=ctx.actor.name,
-                at=ctx.now,
-            )
+        update = ActionUpdate(
+            action_id=action.id, rag=rag.value, note=note.strip(), actor=ctx.actor.name, at=ctx.now
         )
+        session.add(update)
         session.flush()
+        notices.action_updated(ctx, urn, action, update)  # to the school supporting it
         return _views(ctx, [urn], number=number)[0]
 
 
@@ -429,14 +426,10 @@ def add_supporting_note(rt: Runtime, *, cycle: str, urn: int, number: int, note:
         if action is None or mine is None or action.supporting_urn != mine:
             raise NotFound("action", f"#{number}", f"school {urn} has no such action")
         assert action.id is not None
-        session.add(
-            ActionUpdate(
-                action_id=action.id,
-                rag=action.rag,
-                note=note.strip(),
-                actor=ctx.actor.name,
-                at=ctx.now,
-            )
+        update = ActionUpdate(
+            action_id=action.id, rag=action.rag, note=note.strip(), actor=ctx.actor.name, at=ctx.now
         )
+        session.add(update)
         session.flush()
+        notices.action_updated(ctx, urn, action, update)  # the school hears of its supporter's note
         return _views(ctx, [urn], number=number)[0]

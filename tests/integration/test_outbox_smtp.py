@@ -139,7 +139,7 @@ def test_queued_reminders_arrive_once_with_their_stable_message_id(
     first = by_to["head@northbrook.example"]
     assert (
         first["Subject"].strip()
-        == f"Reminder: your self-evaluation (SEF) is due 16 Oct 2026 ({CYCLE})"
+        == "Reminder: your self-evaluation (SEF) is due 16 Oct 2026 (Northbrook 2026-27)"
     )
     assert first["From"] == "facilitator@example.org"
     assert "is due on Friday 16 October 2026 (in 7 days)" in first.get_content()
@@ -163,7 +163,12 @@ def test_a_failed_send_is_retried_with_the_same_message_id(
     rows = outbox.list_outbox(rt, pending_only=True)
     assert [r.message_id for r in rows] == [r.message_id for r in queued]
     assert {(r.attempts, r.status) for r in rows} == {(1, "retrying (451 4.3.0 try again later)")}
+    assert isinstance(rt.clock, FakeClock)
+    assert {r.next_attempt_at for r in rows} == {rt.clock.now() + outbox.backoff(1)}
     mailbox.failing = False
+    # Not tried again before its wait is over; then sent.
+    assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
+    rt.clock.advance(minutes=5)
     assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
         sent=3, failed=0, dropped=0
     )
@@ -183,16 +188,17 @@ def test_a_reminder_for_work_done_since_it_was_queued_is_dropped_not_sent(
     done = rt.acting_as(HEADS[990101])
     sef.submit_sef(done, cycle=CYCLE, urn=990101, text=text, fmt=SefFormat.MD)
     assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
-        sent=2, failed=0, dropped=1
+        sent=3, failed=0, dropped=1
     )
     assert {str(m["To"]) for m in mailbox.received} == {
         "head@st-aidans.example",
         "head@mosslane.example",
+        "facilitator@example.org",  # the SEF submitted, to accept or return
     }
     statuses = {r.recipient: r.status for r in outbox.list_outbox(rt)}
     assert statuses["head@northbrook.example"] == "dropped"
     assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
-    assert len(mailbox.received) == 2
+    assert len(mailbox.received) == 3
 
 
 def _ids_sent(mailbox: Mailbox) -> list[str]:
@@ -260,6 +266,7 @@ def test_a_sender_killed_mid_batch_then_another_send_delivers_each_message_once(
         "REVIEW_SMTP_HOST": settings.host,
         "REVIEW_SMTP_PORT": str(settings.port),
         "REVIEW_MAIL_FROM": settings.mail_from,
+        "REVIEW_NOW": "2026-10-09T07:00",  # the day the reminders were queued (06:00 UTC)
     }
     env.pop("REVIEW_ACTOR", None)
     proc = subprocess.Popen(
@@ -281,7 +288,7 @@ def test_a_sender_killed_mid_batch_then_another_send_delivers_each_message_once(
     # Its claims hold until their lease runs out; then the next send takes them.
     assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(0, 0, 0)
     assert isinstance(rt.clock, FakeClock)
-    rt.clock.set(datetime.now(UTC) + outbox.CLAIM_LEASE + timedelta(seconds=1))
+    rt.clock.set(datetime(2026, 10, 9, 6, tzinfo=UTC) + outbox.CLAIM_LEASE + timedelta(seconds=1))
     assert outbox.send_outbox(rt.acting_as(SCHEDULER), smtp=settings) == outbox.SendReport(
         sent=2, failed=0, dropped=0
     )
@@ -306,14 +313,18 @@ def test_outbox_send_exits_1_with_one_line_when_every_message_failed(
     monkeypatch.setenv("REVIEW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REVIEW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("REVIEW_SMTP_PORT", str(port))
+    monkeypatch.setenv("REVIEW_NOW", "2026-10-09T07:00")  # the reminders' day, not a month on
     monkeypatch.delenv("REVIEW_ACTOR", raising=False)
     result = CliRunner().invoke(app, ["outbox", "send"])
     assert result.exit_code == 1
-    assert result.stdout == "sent 0, failed 3, dropped 0 (work done)\n"
+    assert result.stdout == "sent 0, failed 3, dropped 0\n"
     [line] = result.stderr.splitlines()
     assert line.startswith(
         f"error: 3 of 3 messages not sent: could not connect to 127.0.0.1:{port}"
     )
-    assert line.endswith("`review outbox send` tries again (`review outbox retry` after 5)")
+    assert line.endswith(
+        "each is tried again after a wait (`review outbox list`), undeliverable after "
+        "6 failures (`review outbox retry`)"
+    )
     rows = outbox.list_outbox(rt)
     assert {(r.attempts, r.status.split(" ")[0]) for r in rows} == {(1, "retrying")}

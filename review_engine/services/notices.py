@@ -1,0 +1,597 @@
+"""Queueing the notices events send (the catalogue is `core.notices`): who takes each, at once
+or in their daily digest (`_recipients`), worded by the event's template, with a link into the
+web app and, unless the notice is essential, a signed unsubscribe link.
+
+Notices are rows of the outbox written in the transaction that makes the change, so a change
+rolled back sends nothing and nothing is sent from inside it (`review outbox send` and the
+scheduler send after commit). Each person's row has a stable `dedupe_key` (the event, the
+record and what makes this occasion distinct, then ">" and their address) and a Message-ID
+derived from it: an event queued again (a command run twice, a tick re-run) adds nothing.
+
+Set-based: whatever the number of schools, queueing costs a fixed handful of statements (who
+takes the kinds, the facilitators, the link key, one insert).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sqlmodel import Session, col, select
+
+from review_engine.core.domain import NoticeKind, Role, Slot
+from review_engine.core.notice_choices import Delivery, effective
+from review_engine.core.notices import CATALOGUE, ON_TRIGGER, SUPPORT_PHASE, Event
+from review_engine.core.phases import Part, VisitTrigger
+from review_engine.documents import environment
+from review_engine.documents.invites import SLOT_TIMES
+from review_engine.rules import policy
+from review_engine.services._recipients import (
+    DEFAULT_BASE_URL,
+    Recipient,
+    recipients,
+    unsubscribe_url,
+)
+from review_engine.services._visit_reminders import visit_invite
+from review_engine.store.batch import chunks, in_, insert_ignore
+from review_engine.store.models import Cluster, Cycle, Person, Review, ReviewState, School
+from review_engine.store.phase_tables import ActionUpdate, SupportAction, WriteUp
+from review_engine.store.schedule_tables import OutboxMessage
+from review_engine.store.state_writer import StateChange
+
+if TYPE_CHECKING:
+    from review_engine.services._context import CycleContext
+
+_MESSAGE_NS = uuid.UUID("2b7d0c53-3f0e-4f55-9a1e-6c3f2f8d9e41")
+
+
+@dataclass(frozen=True)
+class Invite:
+    """The visit's calendar invite, built once the notice's recipients (its attendees) are
+    known."""
+
+    host: School
+    visit_date: date
+    slot: Slot
+    sequence: int
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One event's notice, before it is addressed to people.
+
+    `urn` is the school whose record it concerns; `to` the schools whose people take it (their
+    own school's name is the template's `your_school`); `facilitator` the cluster's facilitator
+    (a person id) when they take it. `occasion` is what makes this event distinct from an
+    earlier one of the same record (a SEF version, a visit's SEQUENCE): with the event and the
+    record it makes each person's dedupe key."""
+
+    event: Event
+    cycle_id: int
+    urn: int
+    occasion: str = ""
+    to: tuple[int, ...] = ()
+    facilitator: int | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    page: str = ""  # the path in the web app the notice links to
+    invite: Invite | None = None
+    organiser: int | None = None  # the invite's organiser (a person id): the facilitator
+    mentions: tuple[int, ...] = ()  # other schools the template names (`names[urn]`)
+
+
+@dataclass(frozen=True)
+class CycleRef:
+    """How a cycle is named to people ("Northbrook 2026-27") and in links (its reference)."""
+
+    words: str
+    ref: str
+
+    @classmethod
+    def of(cls, cluster: str, year: str) -> CycleRef:
+        return cls(f"{cluster} {year}", f"{cluster}/{year}")
+
+    def page(self, path: str = "") -> str:
+        return f"/cycles/{quote(self.ref, safe='/')}" + (f"/{path}" if path else "")
+
+    def school_page(self, urn: int, path: str) -> str:
+        return self.page(f"schools/{urn}/{path}")
+
+
+def queue(
+    session: Session,
+    pending: Sequence[Pending],
+    *,
+    cycles: Mapping[int, CycleRef],
+    names: Mapping[int, str],
+    base_url: str | None,
+    at: datetime,
+    count_new: bool = False,
+) -> int:
+    """Address each notice to the people who take its kind and queue one outbox row per
+    person (none twice); how many rows were offered, or with `count_new` how many were new
+    (one more query, for the tick's report)."""
+    if not pending:
+        return 0
+    kinds = {CATALOGUE[p.event].kind for p in pending}
+    schools = {u for p in pending for u in p.to}
+    takers = recipients(session, schools, kinds) if schools else {}
+    people = _people(session, {i for p in pending for i in (p.facilitator, p.organiser) if i})
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    env = environment()
+    rows: dict[str, dict[str, Any]] = {}
+    for p in pending:
+        spec = CATALOGUE[p.event]
+        template = env.get_template(spec.template)
+        addressed: list[tuple[Recipient, int | None]] = [
+            (r, urn) for urn in p.to for r in takers.get((urn, spec.kind), ())
+        ]
+        if p.facilitator is not None:
+            person = people.get(p.facilitator)
+            taken = _takes(person, spec.kind) if person is not None else None
+            if taken is not None:
+                addressed.append((taken, None))
+        if not addressed:
+            continue
+        cycle = cycles[p.cycle_id]
+        attachment = _invite(p, cycle, addressed, people, at)
+        record = f"{p.event}:{p.cycle_id}:{p.urn}" + (f":{p.occasion}" if p.occasion else "")
+        for to, school in addressed:
+            key = f"{record}>{to.email}"
+            if key in rows:
+                continue
+            context = {
+                **p.facts,
+                "cycle": cycle.words,
+                "school": names.get(p.urn, f"school {p.urn}"),
+                "school_urn": p.urn,
+                "your_school": names.get(school, "") if school is not None else "",
+                "your_urn": school,
+                "as_host": school == p.urn,
+                "name": to.name,
+                "link": base + (p.page or cycle.page()),
+                "unsubscribe": None
+                if spec.essential
+                else unsubscribe_url(session, base_url, to.email, spec.kind.value),
+                "kind_label": spec.kind.label,
+                "names": names,
+            }
+            module = template.make_module(context)
+            rows[key] = {
+                "message_id": str(uuid.uuid5(_MESSAGE_NS, key)),
+                "dedupe_key": key,
+                "recipient": to.email,
+                "subject": str(getattr(module, "subject", "")).strip(),
+                "body": str(module).strip() + "\n",
+                "cycle_id": p.cycle_id,
+                "school_urn": p.urn,
+                "item": p.event.value,
+                "created_at": at,
+                "attempts": 0,
+                "attachment_name": attachment[0] if attachment else None,
+                "attachment": attachment[1] if attachment else None,
+                "notice": p.event.value,
+                "held_for_digest": to.digest and not spec.essential,
+            }
+    if count_new and rows:
+        conn = session.connection()
+        for chunk in chunks(list(rows)):
+            for (key,) in conn.execute(
+                select(OutboxMessage.dedupe_key).where(
+                    in_(session, OutboxMessage.dedupe_key, chunk)
+                )
+            ):
+                rows.pop(key, None)
+    insert_ignore(session, OutboxMessage, list(rows.values()))
+    return len(rows)
+
+
+def _people(session: Session, ids: set[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    return {
+        p.id: p
+        for p in session.exec(select(Person).where(in_(session, Person.id, sorted(ids))))
+        if p.id is not None
+    }
+
+
+def _takes(person: Person, kind: NoticeKind) -> Recipient | None:
+    """How a person who is not found by school (the facilitator) takes `kind`: their own
+    choice, else their role's default; None when they do not."""
+    if not person.active:
+        return None
+    delivery = effective(person.notices, Role(person.role)).get(kind, Delivery.OFF)
+    if delivery is Delivery.OFF:
+        return None
+    return Recipient(person.email, person.name, digest=delivery is Delivery.DIGEST)
+
+
+def _invite(
+    p: Pending,
+    cycle: CycleRef,
+    addressed: list[tuple[Recipient, int | None]],
+    people: Mapping[int, Person],
+    at: datetime,
+) -> tuple[str, str] | None:
+    if p.invite is None:
+        return None
+    organiser = people.get(p.organiser) if p.organiser is not None else None
+    return visit_invite(
+        description=f"Peer review visit to {p.invite.host.name}, {cycle.words}.",
+        cycle_id=p.cycle_id,
+        host=p.invite.host,
+        visit_date=p.invite.visit_date,
+        slot=p.invite.slot,
+        sequence=p.invite.sequence,
+        organiser=(organiser.name, organiser.email) if organiser else None,
+        attendees=[(r.email, r.name) for r, _ in addressed],
+        at=at,
+        cancelled=p.invite.cancelled,
+    )
+
+
+# --- the events fired transitions send ---------------------------------------------------------
+
+
+def after_fire(ctx: CycleContext, changes: Sequence[StateChange]) -> int:
+    """Queue the notices of transitions just written (the hook of `CycleContext.fire` and
+    `fire_many`): each change whose (part, trigger) is in the catalogue, and support opening
+    (plans to agree). One call per batch, set-based."""
+    pending: list[Pending] = []
+    cycle = CycleRef.of(ctx.cluster.name, ctx.cycle.academic_year)
+    by_machine = {m.name: m for m in ctx.definition.machines.values()}
+    for change in changes:
+        if change.school_urn is None:
+            if change.to_state == SUPPORT_PHASE and change.from_state != SUPPORT_PHASE:
+                pending += _plans_to_agree(ctx, cycle)
+            continue
+        machine = by_machine.get(change.machine)
+        part = machine.part if machine is not None else None
+        event = ON_TRIGGER.get((part, change.trigger)) if part is not None else None
+        if event is not None:
+            found = _BUILDERS[event](ctx, cycle, event, change)
+            if found is not None:
+                pending.append(found)
+    return _queue_for(ctx, cycle, pending)
+
+
+def _queue_for(ctx: CycleContext, cycle: CycleRef, pending: list[Pending]) -> int:
+    if not pending:
+        return 0
+    names = ctx.records.school_names({u for p in pending for u in (p.urn, *p.to, *p.mentions)})
+    return queue(
+        ctx.session,
+        pending,
+        cycles={ctx.cycle_id: cycle},
+        names=names,
+        base_url=ctx.public_url,
+        at=ctx.now,
+    )
+
+
+def _sef(ctx: CycleContext, cycle: CycleRef, event: Event, change: StateChange) -> Pending:
+    urn = change.school_urn
+    assert urn is not None
+    page = cycle.school_page(urn, "sef")
+    if event is Event.SEF_SUBMITTED:
+        version = ctx.records.sef_versions(ctx.review(urn))
+        return Pending(
+            event,
+            ctx.cycle_id,
+            urn,
+            f"v{version}",
+            facilitator=ctx.cluster.facilitator_id,
+            facts={"version": version},
+            page=cycle.page("sefs"),
+        )
+    if event is Event.SEF_ACCEPTED:
+        return Pending(event, ctx.cycle_id, urn, to=(urn,), page=page)
+    version = ctx.records.sef_versions(ctx.review(urn))
+    return Pending(
+        event,
+        ctx.cycle_id,
+        urn,
+        f"v{version}",
+        to=(urn,),
+        facts={"reason": change.reason or ""},
+        page=page,
+    )
+
+
+def _triad(ctx: CycleContext, cycle: CycleRef, event: Event, change: StateChange) -> Pending:
+    host = change.school_urn
+    assert host is not None
+    places = ctx.records.places(host)
+    visitors = [p.visitor_urn for p in places]
+    lead = next((p.visitor_urn for p in places if p.is_lead), None)
+    others = [v for v in visitors if v != lead]
+    return Pending(
+        event,
+        ctx.cycle_id,
+        host,
+        f"{lead}:" + ",".join(str(v) for v in sorted(visitors)),
+        to=(host, *visitors),
+        facts={
+            "changed": change.trigger == VisitTrigger.REASSIGN_TRIAD,
+            "lead": lead,
+            "visitors": visitors,
+            "co_reviewers": others,
+        },
+        page=cycle.school_page(host, "visit"),
+    )
+
+
+def _visit(ctx: CycleContext, cycle: CycleRef, event: Event, change: StateChange) -> Pending:
+    host = change.school_urn
+    assert host is not None
+    plan = ctx.records.visit_plan(ctx.review(host))
+    visitors = [p.visitor_urn for p in ctx.records.places(host)]
+    dated = plan is not None and plan.visit_date is not None and plan.slot is not None
+    invite = None
+    facts: dict[str, Any] = {"reason": change.reason or "", "visit_date": None, "slot": None}
+    if plan is not None and dated:
+        assert plan.visit_date is not None and plan.slot is not None
+        slot = Slot(plan.slot)
+        start, end = SLOT_TIMES[slot]
+        facts.update(visit_date=plan.visit_date, slot=slot, start=start, end=end)
+        invite = Invite(
+            ctx.school(host),
+            plan.visit_date,
+            slot,
+            plan.sequence,
+            cancelled=event is Event.VISIT_CANCELLED,
+        )
+    return Pending(
+        event,
+        ctx.cycle_id,
+        host,
+        "" if event is Event.VISIT_CANCELLED else f"s{plan.sequence if plan else 0}",
+        to=(host, *visitors),
+        facts=facts,
+        page=cycle.school_page(host, "visit"),
+        invite=invite,
+        organiser=ctx.cluster.facilitator_id,
+    )
+
+
+def _writeup(
+    ctx: CycleContext, cycle: CycleRef, event: Event, change: StateChange
+) -> Pending | None:
+    host = change.school_urn
+    assert host is not None
+    row = ctx.records.writeup(ctx.review(host))
+    if row is None:
+        return None
+    places = ctx.records.places(host)
+    lead = next((p.visitor_urn for p in places if p.is_lead), row.lead_urn)
+    page = cycle.school_page(host, "write-up")
+    facts: dict[str, Any] = {"version": row.version, "lead": lead, "by_school": None}
+    # Every reviewer is named: the write-up the command shows next names them (read once).
+    mentions = tuple(p.visitor_urn for p in places)
+    if event is Event.WRITEUP_TO_AGREE:
+        co = tuple(p.visitor_urn for p in places if not p.is_lead)
+        return Pending(
+            event,
+            ctx.cycle_id,
+            host,
+            f"v{row.version}",
+            co,
+            facts=facts,
+            page=page,
+            mentions=mentions,
+        )
+    if event is Event.WRITEUP_TO_AGREE_HOST:
+        return Pending(
+            event,
+            ctx.cycle_id,
+            host,
+            f"v{row.version}",
+            (host,),
+            facts=facts,
+            page=page,
+            mentions=mentions,
+        )
+    if event is Event.WRITEUP_RETURNED:
+        said = f"{ctx.actor.name}\n{change.reason or ''}".encode()
+        mine = ctx.actor.school_urn
+        facts.update(reason=change.reason or "", by_school=mine)
+        return Pending(
+            event,
+            ctx.cycle_id,
+            host,
+            f"v{row.version}:{hashlib.sha256(said).hexdigest()[:12]}",
+            (lead,),
+            facts=facts,
+            page=page,
+            mentions=(*mentions, *((mine,) if mine is not None else ())),
+        )
+    # published: every school the sharing reaches but the host, which chose it
+    members = (
+        policy.current_members(ctx.session, ctx.cluster.id or 0) if row.sharing == "cluster" else []
+    )
+    readers = policy.writeup_readers(row, [p.visitor_urn for p in places], members) - {host}
+    return _shared(ctx.cycle_id, host, cycle, sorted(readers), row, "")
+
+
+def _shared(
+    cycle_id: int, host: int, cycle: CycleRef, schools: list[int], row: WriteUp, occasion: str
+) -> Pending:
+    return Pending(
+        Event.WRITEUP_SHARED,
+        cycle_id,
+        host,
+        occasion,
+        tuple(schools),
+        facts={"sharing": row.sharing or ""},
+        page=cycle.school_page(host, "write-up"),
+    )
+
+
+def _plans_to_agree(ctx: CycleContext, cycle: CycleRef) -> list[Pending]:
+    support = ctx.definition.parts.get(Part.SUPPORT)
+    if support is None:
+        return []
+    urns = plans_awaiting(ctx.session, {ctx.cycle_id: (support.name, support.initial)})
+    return [plan_to_agree(ctx.cycle_id, urn, cycle) for _, urn in urns]
+
+
+def plans_awaiting(
+    session: Session, cycles: Mapping[int, tuple[str, str]]
+) -> list[tuple[int, int]]:
+    """(cycle, school) of support plans still in their first state, in cycles given with
+    their support machine's name and first state (one query per machine)."""
+    found: list[tuple[int, int]] = []
+    by_machine: dict[tuple[str, str], list[int]] = {}
+    for cycle_id, key in cycles.items():
+        by_machine.setdefault(key, []).append(cycle_id)
+    conn = session.connection()
+    for (machine, first), ids in by_machine.items():
+        for chunk in chunks(sorted(ids)):
+            found += [
+                (c, u)
+                for c, u in conn.execute(
+                    select(Review.cycle_id, Review.school_urn)
+                    .join(ReviewState, col(ReviewState.review_id) == Review.id)
+                    .join(Cycle, col(Cycle.id) == Review.cycle_id)
+                    .where(
+                        in_(session, Review.cycle_id, chunk),
+                        Cycle.state == SUPPORT_PHASE,
+                        ReviewState.machine == machine,
+                        ReviewState.state == first,
+                    )
+                )
+            ]
+    return found
+
+
+def plan_to_agree(cycle_id: int, urn: int, cycle: CycleRef) -> Pending:
+    return Pending(
+        Event.PLAN_TO_AGREE,
+        cycle_id,
+        urn,
+        to=(urn,),
+        page=cycle.school_page(urn, "support"),
+    )
+
+
+_BUILDERS = {
+    Event.SEF_SUBMITTED: _sef,
+    Event.SEF_ACCEPTED: _sef,
+    Event.SEF_RETURNED: _sef,
+    Event.TRIAD_ASSIGNED: _triad,
+    Event.VISIT_DATED: _visit,
+    Event.VISIT_MOVED: _visit,
+    Event.VISIT_CANCELLED: _visit,
+    Event.WRITEUP_TO_AGREE: _writeup,
+    Event.WRITEUP_TO_AGREE_HOST: _writeup,
+    Event.WRITEUP_RETURNED: _writeup,
+    Event.WRITEUP_SHARED: _writeup,
+}
+
+
+# --- events that are not transitions -----------------------------------------------------------
+
+
+def action_assigned(ctx: CycleContext, urn: int, action: SupportAction) -> int:
+    """A school named as the supporting school of a new action hears of it."""
+    if action.supporting_urn is None:
+        return 0
+    cycle = CycleRef.of(ctx.cluster.name, ctx.cycle.academic_year)
+    return _queue_for(ctx, cycle, [_action(Event.ACTION_ASSIGNED, ctx, cycle, urn, action)])
+
+
+def action_updated(ctx: CycleContext, urn: int, action: SupportAction, update: ActionUpdate) -> int:
+    """The supporting school hears of the school's update to an action it supports; the
+    school hears of a note its supporting school adds."""
+    if action.supporting_urn is None:
+        return 0
+    by_supporter = (
+        ctx.actor.school_urn is not None and ctx.actor.school_urn == action.supporting_urn
+    )
+    event = Event.ACTION_NOTE if by_supporter else Event.ACTION_UPDATED
+    cycle = CycleRef.of(ctx.cluster.name, ctx.cycle.academic_year)
+    return _queue_for(
+        ctx, cycle, [_action(event, ctx, cycle, urn, action, update, f"u{update.id}")]
+    )
+
+
+def _action(
+    event: Event,
+    ctx: CycleContext,
+    cycle: CycleRef,
+    urn: int,
+    action: SupportAction,
+    update: ActionUpdate | None = None,
+    occasion: str = "",
+) -> Pending:
+    assert action.supporting_urn is not None
+    to = urn if event is Event.ACTION_NOTE else action.supporting_urn
+    return Pending(
+        event,
+        ctx.cycle_id,
+        urn,
+        f"#{action.number}:{action.supporting_urn}" + (f":{occasion}" if occasion else ""),
+        (to,),
+        facts={
+            "number": action.number,
+            "title": action.title,
+            "owner": action.owner,
+            "criteria": action.success_criteria,
+            "due": action.due_date,
+            "due_half_term": action.due_half_term or "",
+            "rag": (update.rag if update else action.rag),
+            "note": update.note if update else "",
+            "supporter": action.supporting_urn,
+        },
+        page=cycle.school_page(urn, "support"),
+        mentions=(action.supporting_urn,),
+    )
+
+
+def writeup_shared(
+    session: Session,
+    *,
+    cycle_id: int,
+    host: int,
+    schools: Iterable[int],
+    at: datetime,
+    base_url: str | None,
+    occasion: str = "",
+) -> int:
+    """Tell the people of `schools` that the host's published write-up is now shared with
+    them (for sharing widened after publication). `occasion` tells a later widening to the
+    same school from an earlier one (e.g. the sharing change's id); without it each school is
+    told once."""
+    wanted = sorted(set(schools) - {host})
+    if not wanted:
+        return 0
+    found = session.exec(
+        select(Cluster.name, Cycle.academic_year, WriteUp)
+        .join(Cycle, col(Cycle.cluster_id) == Cluster.id)
+        .join(Review, col(Review.cycle_id) == Cycle.id)
+        .join(WriteUp, col(WriteUp.review_id) == Review.id)
+        .where(Cycle.id == cycle_id, Review.school_urn == host)
+    ).first()
+    if found is None:
+        return 0
+    cluster, year, row = found
+    cycle = CycleRef.of(cluster, year)
+    names = dict(
+        session.exec(
+            select(School.urn, School.name).where(in_(session, School.urn, [host, *wanted]))
+        ).all()
+    )
+    return queue(
+        session,
+        [_shared(cycle_id, host, cycle, wanted, row, occasion)],
+        cycles={cycle_id: cycle},
+        names=names,
+        base_url=base_url,
+        at=at,
+    )
