@@ -2,10 +2,62 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from sqlmodel import Session, col, select
+
+from review_engine.core.knowledge import (
+    ACTIVE_BOOKING_STATES,
+    BookingState,
+    BookingTrigger,
+    OfferState,
+    OfferTrigger,
+    ProgrammeActor,
+    RecordScope,
+    booking_state_words,
+    check_offer_dates,
+    check_places,
+    offer_state_words,
+    parse_phases,
+    parse_slot,
+    phases_text,
+    phases_words,
+    search_text,
+    split_phases,
+)
+from review_engine.core.safe_text import NAME_MAX, check_day, check_int, check_name, check_text
+from review_engine.errors import InvalidInput, NotFound, NotPermitted
+from review_engine.rules.knowledge_guards import KNOWLEDGE_GUARDS, KnowledgeGuardInput
+from review_engine.rules.knowledge_policy import (
+    acting_school,
+    may_manage_offer,
+    relations,
+    require_offer_visible,
+    require_signed_in,
+    viewer,
+)
+from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
-from review_engine.services.knowledge.views import OfferDetail, OfferView
+from review_engine.services.knowledge import _engine, _mail
+from review_engine.services.knowledge._load import (
+    booking_views,
+    find_programme,
+    get_offer,
+    get_school,
+    get_topic,
+    lock_offer,
+    now_and_today,
+    offer_views,
+    programme_title,
+    schools,
+)
+from review_engine.services.knowledge.agenda import agenda_view
+from review_engine.services.knowledge.nominations import approved_topic_ids
+from review_engine.services.knowledge.views import OfferDetail, OfferView, TransitionView
+from review_engine.store.knowledge_tables import IkBooking, IkOffer, IkProgramme, IkTransition
+from review_engine.store.models import School
+
+SUMMARY_MAX = 4_000
 
 
 def create_offer(
@@ -24,40 +76,388 @@ def create_offer(
     host: int | None = None,
 ) -> OfferView:
     """A draft offer by an approved host for a topic (host staff, or an admin naming `host`)."""
-    raise NotImplementedError
+    title = check_name(title, "title", max_len=NAME_MAX).strip()
+    summary = check_text(summary, "what visitors will see", max_len=SUMMARY_MAX).strip()
+    if not summary:
+        raise InvalidInput("say what visitors will see (--summary)")
+    chosen_slot = parse_slot(slot)
+    check_places(schools, practitioners)
+    check_day(visit_date, "visit date")
+    check_day(booking_deadline, "booking deadline")
+    keys = parse_phases(phases)
+    now, today = now_and_today(rt.clock.now())
+    check_offer_dates(visit_date=visit_date, deadline=booking_deadline, today=today)
+    with rt.db.transaction() as session:
+        found = find_programme(session, programme)
+        assert found.id is not None
+        actor, urn = acting_school(viewer(session, rt.actor), host, "make visit offers")
+        school = get_school(session, urn)
+        chosen = get_topic(session, found.id, topic)
+        assert chosen.id is not None
+        if chosen.id not in approved_topic_ids(session, found.id, urn):
+            raise NotPermitted(
+                actor.name,
+                f"offer visits in {chosen.title}",
+                f"{school.name} is not an approved host for it",
+            )
+        allowed = split_phases(chosen.phases)
+        if allowed and not keys:
+            keys = allowed
+        if allowed and set(keys) - set(allowed):
+            raise InvalidInput(
+                f"{chosen.title} is for {phases_words(allowed)} schools; the offer cannot suit "
+                f"{phases_words(set(keys) - set(allowed))}"
+            )
+        offer = IkOffer(
+            programme_id=found.id,
+            topic_id=chosen.id,
+            host_urn=urn,
+            title=title,
+            summary=summary,
+            visit_date=visit_date,
+            slot=chosen_slot.value,
+            phases=phases_text(keys),
+            schools_max=schools,
+            practitioners_per_school=practitioners,
+            booking_deadline=booking_deadline,
+            region=school.region,
+            easting=school.easting,
+            northing=school.northing,
+            search_text=search_text(title, summary, school.name, school.town, chosen.title),
+            created_by=actor.name,
+            created_at=now,
+        )
+        session.add(offer)
+        session.flush()
+        assert offer.id is not None
+        _engine.log(
+            session,
+            found.id,
+            [
+                _engine.Change(
+                    RecordScope.OFFER,
+                    offer.id,
+                    offer.id,
+                    _engine.NO_STATE,
+                    offer.state,
+                    "create",
+                    0,
+                )
+            ],
+            actor=actor.name,
+            at=now,
+        )
+        return offer_views(session, [offer], today)[0]
+
+
+def _managed(
+    session: Session, rt: Runtime, offer_id: int
+) -> tuple[Actor, IkProgramme, IkOffer, School]:
+    """The offer, locked, for someone who may manage it (NotFound for anyone else)."""
+    check_int(offer_id, "offer")
+    reader = viewer(session, rt.actor)
+    offer = lock_offer(session, offer_id)
+    if offer is None:
+        raise NotFound("offer", offer_id)
+    require_offer_visible(reader, offer_id=offer_id, state=offer.state, host_urn=offer.host_urn)
+    actor = require_signed_in(reader, "manage visit offers")
+    programme = session.get(IkProgramme, offer.programme_id)
+    assert programme is not None
+    return actor, programme, offer, get_school(session, offer.host_urn)
+
+
+def _fire_offer(
+    rt: Runtime, offer_id: int, trigger: OfferTrigger, reason: str | None = None
+) -> OfferView:
+    now, today = now_and_today(rt.clock.now())
+    with rt.db.transaction() as session:
+        actor, programme, offer, host = _managed(session, rt, offer_id)
+        assert programme.id is not None
+        have = relations(actor, host_urn=offer.host_urn)
+        approved = trigger is OfferTrigger.PUBLISH and offer.topic_id in approved_topic_ids(
+            session, programme.id, offer.host_urn
+        )
+        change = _engine.fire_offer(
+            session,
+            programme,
+            offer,
+            trigger,
+            host_name=host.name,
+            have=have,
+            actor=actor,
+            today=today,
+            host_approved=approved,
+            reason=reason,
+        )
+        _engine.write(
+            session,
+            programme.id,
+            [change],
+            actor=actor.name,
+            at=now,
+            reason=reason,
+            records=[offer],
+        )
+        if trigger is OfferTrigger.RESUME and offer.places_taken >= offer.schools_max:
+            fill_if_full(session, programme, offer, host, actor=actor, today=today, at=now)
+        if trigger is OfferTrigger.CANCEL:
+            _cancel_bookings(
+                session, rt, programme, offer, host, actor=actor, today=today, reason=reason or ""
+            )
+        return offer_views(session, [offer], today)[0]
+
+
+def fill_if_full(
+    session: Session,
+    programme: IkProgramme,
+    offer: IkOffer,
+    host: School,
+    *,
+    actor: Actor,
+    today: date,
+    at: datetime,
+) -> None:
+    """The consequence of taking the last place: the offer is full (fired as the system)."""
+    assert programme.id is not None
+    if offer.state != OfferState.PUBLISHED or offer.places_taken < offer.schools_max:
+        return
+    change = _engine.fire_offer(
+        session,
+        programme,
+        offer,
+        OfferTrigger.FILL,
+        host_name=host.name,
+        have={ProgrammeActor.SYSTEM},
+        actor=actor,
+        today=today,
+    )
+    _engine.write(
+        session,
+        programme.id,
+        [change],
+        actor=actor.name,
+        at=at,
+        reason="the last place was taken",
+        records=[offer],
+    )
+
+
+def _cancel_bookings(
+    session: Session,
+    rt: Runtime,
+    programme: IkProgramme,
+    offer: IkOffer,
+    host: School,
+    *,
+    actor: Actor,
+    today: date,
+    reason: str,
+) -> None:
+    """Cancel every active booking of a cancelled offer (as the system) and tell each school."""
+    assert programme.id is not None
+    rows = list(
+        session.exec(
+            select(IkBooking).where(
+                IkBooking.offer_id == offer.id, col(IkBooking.state).in_(ACTIVE_BOOKING_STATES)
+            )
+        ).all()
+    )
+    if not rows:
+        return
+    names = schools(session, {b.school_urn for b in rows})
+    changes = [
+        _engine.fire_booking(
+            session,
+            programme,
+            offer,
+            b,
+            BookingTrigger.CANCEL,
+            school=names[b.school_urn],
+            have={ProgrammeActor.SYSTEM},
+            actor=actor,
+            today=today,
+        )
+        for b in rows
+    ]
+    now = rt.clock.now()
+    _engine.write(
+        session,
+        programme.id,
+        changes,
+        actor=actor.name,
+        at=now,
+        reason=f"the offer was cancelled: {reason}",
+        records=rows,
+    )
+    takers = _mail.school_takers(session, {b.school_urn for b in rows})
+    facts = _mail.offer_facts(offer, host, programme_title(programme))
+    mails = []
+    for b in rows:
+        people = _mail.booking_people(b, takers.get(b.school_urn, ()))
+        mails.append(
+            _mail.Mail(
+                event="ik_cancelled",
+                record=f"booking:{b.id}",
+                to=people,
+                facts={
+                    **facts,
+                    "school": names[b.school_urn].name,
+                    "path": f"/inside-knowledge/bookings/{b.id}",
+                },
+                extra={"reason": f"The host cancelled the visit: {reason}", "by_host": True},
+                school_urn=b.school_urn,
+                invite=_mail.invite(offer, host, people, at=now, cancelled=True, sequence=1),
+            )
+        )
+    _mail.queue(session, mails, at=now, base_url=rt.settings.public_url)
 
 
 def publish(rt: Runtime, *, offer: int) -> OfferView:
     """Put a draft offer in the prospectus (host or admin)."""
-    raise NotImplementedError
+    return _fire_offer(rt, offer, OfferTrigger.PUBLISH)
 
 
 def hold(rt: Runtime, *, offer: int, reason: str = "") -> OfferView:
     """Take an offer out of the prospectus for now (host or admin); bookings stay."""
-    raise NotImplementedError
+    reason = check_text(reason, "reason").strip()
+    return _fire_offer(rt, offer, OfferTrigger.HOLD, reason or None)
 
 
 def resume(rt: Runtime, *, offer: int) -> OfferView:
     """Put a held offer back (full again at once if every place is taken)."""
-    raise NotImplementedError
+    return _fire_offer(rt, offer, OfferTrigger.RESUME)
 
 
 def close(rt: Runtime, *, offer: int) -> OfferView:
     """Close an offer once its visit day has come (host, admin, or the reminders' tick)."""
-    raise NotImplementedError
+    return _fire_offer(rt, offer, OfferTrigger.CLOSE)
 
 
 def cancel(rt: Runtime, *, offer: int, reason: str) -> OfferView:
     """Cancel an offer before its day; every booking on it is cancelled and told (host, admin)."""
-    raise NotImplementedError
+    reason = check_text(reason, "reason").strip()
+    return _fire_offer(rt, offer, OfferTrigger.CANCEL, reason)
+
+
+def why_not_book(
+    reader: Actor | None,
+    programme: IkProgramme,
+    offer: IkOffer,
+    school: School | None,
+    *,
+    today: date,
+    booked: bool,
+) -> str:
+    """Why the reader's school may not book this offer now, in words ('' when it may)."""
+    if reader is None:
+        return "sign in to book"
+    if school is None:
+        return "only staff of a school book visits"
+    if booked:
+        return "your school has already booked this visit"
+    guard_input = KnowledgeGuardInput(programme=programme, offer=offer, today=today, school=school)
+    for name in ("booking_open", "school_eligible"):
+        why = KNOWLEDGE_GUARDS[name](guard_input)
+        if why:
+            return why
+    return ""
 
 
 def show_offer(rt: Runtime, *, offer: int) -> OfferDetail:
-    """One offer as the actor may see it (anyone for a listed offer; a draft, held or
+    """One offer as the actor may see it (anyone for a listed or closed offer; a draft, held or
     cancelled offer only for its host and admins: NotFound for others)."""
-    raise NotImplementedError
+    check_int(offer, "offer")
+    _, today = now_and_today(rt.clock.now())
+    with rt.db.transaction() as session:
+        reader = viewer(session, rt.actor)
+        row = get_offer(session, offer)
+        if row is None:
+            raise NotFound("offer", offer)
+        require_offer_visible(reader, offer_id=offer, state=row.state, host_urn=row.host_urn)
+        programme = session.get(IkProgramme, row.programme_id)
+        assert programme is not None and programme.id is not None
+        view = offer_views(session, [row], today)[0]
+        manage = may_manage_offer(reader, host_urn=row.host_urn)
+        query = select(IkBooking).where(IkBooking.offer_id == row.id)
+        own_urn = reader.school_urn if reader is not None else None
+        if not manage:
+            query = query.where(IkBooking.school_urn == (own_urn or -1))
+        rows = list(session.exec(query.order_by(col(IkBooking.id))).all())
+        weeks = {programme.id: programme.reflection_weeks}
+        bookings = booking_views(
+            session, rows, offers={offer: row}, with_questions=manage, reflection_weeks=weeks
+        )
+        order: dict[str, int] = {
+            BookingState.CONFIRMED: 0,
+            BookingState.ATTENDED: 0,
+            BookingState.NO_SHOW: 0,
+        }
+        bookings.sort(key=lambda b: (order.get(b.state, 1), b.waitlist_position or 0, b.id))
+        active = [
+            b for b in bookings if b.school_urn == own_urn and b.state in ACTIVE_BOOKING_STATES
+        ]
+        yours = (
+            active[0] if active else next((b for b in bookings if b.school_urn == own_urn), None)
+        )
+        sees_agenda = manage or bool(active)
+        own_school = session.get(School, own_urn) if own_urn is not None else None
+        why = why_not_book(reader, programme, row, own_school, today=today, booked=bool(active))
+        have = relations(reader, host_urn=row.host_urn)
+        machine = _engine.compiled(session, programme).definition.record_machine(RecordScope.OFFER)
+        allowed = tuple(
+            t
+            for t in machine.allowed(row.state)
+            if {h.value for h in have} & set(machine.by_state[row.state][t].actors)
+        )
+        history: tuple[TransitionView, ...] = ()
+        if manage:
+            history = _history(session, row.id or 0, {b.id: b.school_name for b in bookings})
+        return OfferDetail(
+            offer=view,
+            programme_title=programme_title(programme),
+            host_postcode=get_school(session, row.host_urn).postcode,
+            agenda=agenda_view(session, row, with_acks=manage) if sees_agenda else None,
+            bookings=tuple(bookings),
+            your_booking=yours,
+            may_book=not why,
+            why_not="" if reader is None and not why else why,
+            may_manage=manage,
+            allowed=allowed,
+            history=history,
+        )
+
+
+def _history(session: Session, offer_id: int, names: dict[int, str]) -> tuple[TransitionView, ...]:
+    rows = session.exec(
+        select(IkTransition).where(IkTransition.offer_id == offer_id).order_by(col(IkTransition.id))
+    ).all()
+    words = {"offer": offer_state_words, "booking": booking_state_words}
+    return tuple(
+        TransitionView(
+            machine=r.machine,
+            booking_id=r.booking_id,
+            school_name=names.get(r.booking_id) if r.booking_id else None,
+            from_words=words[r.machine](r.from_state) if r.from_state else "",
+            to_words=words[r.machine](r.to_state),
+            trigger=r.trigger,
+            actor=r.actor,
+            reason=r.reason,
+            at=r.at,
+        )
+        for r in rows
+    )
 
 
 def host_offers(rt: Runtime, *, school: int | None = None) -> list[OfferView]:
-    """Every offer a host school made (its staff, or an admin naming `school`)."""
-    raise NotImplementedError
+    """Every offer a host school made, soonest first (its staff, or an admin naming `school`)."""
+    _, today = now_and_today(rt.clock.now())
+    with rt.db.transaction() as session:
+        _, urn = acting_school(viewer(session, rt.actor), school, "see a host's offers")
+        rows = list(
+            session.exec(
+                select(IkOffer)
+                .where(IkOffer.host_urn == urn)
+                .order_by(col(IkOffer.visit_date), col(IkOffer.id))
+            ).all()
+        )
+        return offer_views(session, rows, today)
