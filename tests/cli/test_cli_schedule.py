@@ -168,7 +168,7 @@ def test_outbox_list_shows_queued_reminders(planned: Invoke) -> None:
     assert [(r["recipient"], r["subject"], r["status"]) for r in rows] == [
         (
             "head@northbrook.example",
-            f"Reminder: your self-evaluation (SEF) is due 16 Oct 2026 ({CYCLE})",
+            "Reminder: your self-evaluation (SEF) is due 16 Oct 2026 (Northbrook 2026-27)",
             "queued",
         )
     ]
