@@ -25,6 +25,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ from review_engine.services import (
     visits,
     writeups,
 )
+from review_engine.services.knowledge import bookings as ik_bookings
+from review_engine.services.knowledge import nominations as ik_nominations
+from review_engine.services.knowledge import offers as ik_offers
+from review_engine.services.knowledge import programme as ik_programme
+from review_engine.services.knowledge.views import Practitioner
 from review_engine.testing import FakeClock
 from review_engine.web.app import create_app
 from tests.conftest import FACILITATOR, SAMPLES
@@ -99,6 +105,15 @@ PEOPLE = {
 def marker(kind: str, host: int) -> str:
     """Text only this record carries."""
     return f"{kind.upper()}MARK{host}"
+
+
+# Inside Knowledge: S0 hosts a published offer (public: its host's name is in the prospectus)
+# and a draft; S1 has booked the published one with a question. Ids 1 (FILL below).
+IK_PUBLIC = "IKOFFERMARK"  # in the published offer's title: anyone may read it
+IK_DRAFT = "IKDRAFTMARK"  # the draft's title: its host's staff only
+IK_QUESTION = "IKQUESTIONMARK"  # S1's question: S1 and the host's staff only
+IK_REASON = "IKREASONMARK"  # the nomination's reason: the programme's admins (none here)
+IK_HOST, IK_VISITOR = S0, S1
 
 
 # --- the cycle ---------------------------------------------------------------------------
@@ -159,13 +174,18 @@ class World:
                 found += [marker("writeup", host), marker("practice", host)]
             if host in (S1, S2) and not self.sees_actions(who, host):
                 found.append(marker("action", host))
+        found.append(IK_REASON)
+        if who.school != IK_HOST:
+            found.append(IK_DRAFT)
+            if who.school != IK_VISITOR:
+                found.append(IK_QUESTION)
         return found
 
     def hidden_schools(self, who: Person) -> list[str]:
         """Names and URNs of the schools this person may see nothing of."""
         found = []
         for host in URNS:
-            if not self.sees_anything(who, host):
+            if not self.sees_anything(who, host) and host != IK_HOST:  # IK_HOST: in the prospectus
                 found += [self.names[host], str(host)]
         return found
 
@@ -190,6 +210,34 @@ def _import_elsewhere(rt: Runtime, folder: Path) -> None:
         operator, email=ELSEWHERE_HEAD, name="Sam Elsewhere", role=Role.HEAD,
         school_urn=ELSEWHERE_URN,
     )  # fmt: skip
+
+
+def _inside_knowledge(rt: Runtime) -> None:
+    """The Inside Knowledge round of IK_* above (made while the clock is at the term's start)."""
+    operator = rt.acting_as(OPERATOR)
+    made = ik_programme.create_programme(
+        operator, name="Inside Knowledge", year="2026-27", first_round_topics=True
+    )
+    nominated = ik_nominations.nominate(
+        operator, programme=str(made.id), topic="budgets", school=IK_HOST, reason=IK_REASON
+    )
+    ik_nominations.approve(operator, nomination=nominated.id)
+    host = rt.acting_as(HEADS[IK_HOST])
+    ids = []
+    for title in (f"Budgets in practice {IK_PUBLIC}", f"Next year {IK_DRAFT}"):
+        ids.append(
+            ik_offers.create_offer(
+                host, programme=str(made.id), topic="budgets", title=title,
+                summary="How we plan the budget.", visit_date=date(2027, 3, 9), slot="morning",
+                schools=7, practitioners=2, booking_deadline=date(2027, 3, 1),
+            ).id
+        )  # fmt: skip
+    ik_offers.publish(host, offer=ids[0])
+    booked = ik_bookings.book(
+        rt.acting_as(HEADS[IK_VISITOR]), offer=ids[0],
+        practitioners=[Practitioner(name="Jo Visitor")], questions=f"How? {IK_QUESTION}",
+    )  # fmt: skip
+    assert (ids, booked.id, nominated.id) == ([1, 2], 1, 1), "FILL expects ids 1"
 
 
 def _marked_sef(host: int) -> str:
@@ -218,6 +266,7 @@ def world(
 ) -> Iterator[World]:
     rt = module_rt
     _import_elsewhere(rt, tmp_path_factory.mktemp("elsewhere"))
+    _inside_knowledge(rt)
     by_host = set_rotation_triads(rt, CYCLE, URNS)
     for host in (S0, S1, S2, S3):
         sef.submit_sef(
@@ -273,6 +322,9 @@ FILL = {
     "kind": "sef",
     "email": DEPUTY,  # a person's page: theirs, their facilitator's, nobody else's
     "name": CLUSTER,  # a cluster's settings: its facilitator's (and admins')
+    "offer": "1",  # Inside Knowledge: S0's published offer (its host runs it; anyone reads it)
+    "booking": "1",  # S1's booking on it: S1's and the host's
+    "nomination": "1",  # S0's nomination: the programme admins'
 }
 FORM = {  # what a page's form might carry; fields a form does not take are ignored
     "decision": "accept",
@@ -298,6 +350,9 @@ JSON = {
 }
 FACILITATORS_ONLY = ("/dashboard",)  # lists only facilitators (and programme staff) see
 FACILITATORS = {"facilitator", "other-facilitator"}
+# A person's own data (the subject access export) holds the e-mails they were sent, which name
+# the schools that visit them: theirs to have, so only hidden records' text is looked for.
+OWN_DATA = "/account/my-data"
 SLOW = (".pdf",)  # rendered documents: asked only where the answer must be 404
 
 
@@ -452,7 +507,9 @@ def test_lists_and_counts_name_only_what_the_person_may_see(world: World, key: s
             continue  # a page this person may not use: answered as a page that is not there
         if answer.status_code != 200:
             problems.append(f"GET {url}: {answer.status_code}")
-        elif found := _leaks(answer.text, hidden):
+        elif found := _leaks(
+            answer.text, world.hidden_text(who) if route.path.startswith(OWN_DATA) else hidden
+        ):
             problems.append(f"GET {url}: names {found}")
     assert not problems, "\n".join(problems)
 
@@ -507,3 +564,30 @@ def test_a_schools_own_pages_are_for_its_staff_and_facilitator(world: World, key
             ):
                 problems.append(f"GET {url}: {answer.status_code}, not the 404 of no school")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("key", [None, *PEOPLE], ids=["public", *PEOPLE])
+def test_the_prospectus_is_public_and_shows_no_draft_nor_booking(
+    world: World, key: str | None
+) -> None:
+    """Inside Knowledge's public pages, with no sign-in and as each person: the published offer
+    for all (never a draft's, a booking's or a nomination's text, nor who booked); the draft
+    offer is, except for its host's staff, exactly the 404 of an offer that does not exist."""
+    if key is None:
+        client = TestClient(world.app, base_url=BASE, follow_redirects=False)
+        host_staff = False
+    else:
+        client = world.clients[key]
+        host_staff = PEOPLE[key].school == IK_HOST
+    hidden = [IK_REASON, IK_QUESTION, "Jo Visitor"] + ([] if host_staff else [IK_DRAFT])
+    for url in ("/prospectus", "/prospectus?topic=budgets", "/prospectus/offers/1"):
+        answer = client.get(url)
+        assert answer.status_code == 200, (url, answer.status_code)
+        assert IK_PUBLIC in answer.text, url
+        assert not _leaks(answer.text, hidden), (url, _leaks(answer.text, hidden))
+    draft, missing = client.get("/prospectus/offers/2"), client.get("/prospectus/offers/999999")
+    if host_staff:
+        assert draft.status_code == 200 and IK_DRAFT in draft.text
+    else:
+        assert draft.status_code == missing.status_code == 404
+        assert draft.content == missing.content

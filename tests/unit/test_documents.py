@@ -322,7 +322,9 @@ def test_the_environment_is_built_once_strict_and_escapes_html_only() -> None:
 
 def test_every_template_file_has_a_kind() -> None:
     shipped = {t for t in environment().list_templates() if not t.split("/")[-1].startswith("_")}
-    shipped = {t for t in shipped if t.startswith("documents/")}
+    # Inside Knowledge's documents (ik_*) are rendered by services/knowledge/report.
+    shipped = {t for t in shipped if t.startswith("documents/") and "/ik_" not in t}
+    shipped.discard("documents/subject_access.html.j2")  # services/subject_access renders it
     expected = {f"documents/{k.value}.{ext}.j2" for k in DocumentKind for ext in ("html", "md")}
     assert shipped == expected
 
