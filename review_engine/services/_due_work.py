@@ -488,6 +488,11 @@ def queue_reminders(
         {(o.cycle_id, o.urn) for o, _, _ in todo.values() if o.part is Part.PEER_VISIT},
         {c: cycles[c] for c in cycles_seen},
         at,
+        {  # the people reminded of visits are the invite's attendees
+            urn: [(to.email, to.name) for to in people]
+            for (urn, kind), people in takers.items()
+            if kind is NoticeKind.VISITS
+        },
     )
     template = environment().get_template("email/reminder.txt.j2")
     rows = []

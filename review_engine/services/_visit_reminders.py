@@ -72,9 +72,15 @@ def _scheduled(
 
 
 def invites_for(
-    session: Session, visits: set[tuple[int, int]], cycles: dict[int, Any], at: datetime
+    session: Session,
+    visits: set[tuple[int, int]],
+    cycles: dict[int, Any],
+    at: datetime,
+    attendees: dict[int, list[tuple[str, str]]] | None = None,
 ) -> dict[tuple[int, int], tuple[str, str]]:
-    """The .ics invite (file name, text) of each (cycle, host) visit, in a few queries."""
+    """The .ics invite (file name, text) of each (cycle, host) visit, in a few queries. Its
+    attendees are the people of the host and its visitors who take visit notices (e-mail,
+    name by school), when given; else each school's head."""
     if not visits:
         return {}
     hosts = {h for _, h in visits}
@@ -103,14 +109,16 @@ def invites_for(
             )
         )
     }
-    heads = {
-        p.school_urn: p
-        for p in session.exec(
-            select(Person).where(
-                in_(session, Person.school_urn, sorted(schools)), Person.role == "head"
+    if attendees is None:
+        attendees = {
+            p.school_urn: [(p.email, p.name)]
+            for p in session.exec(
+                select(Person).where(
+                    in_(session, Person.school_urn, sorted(schools)), Person.role == "head"
+                )
             )
-        )
-    }
+            if p.school_urn is not None
+        }
     facilitators = dict(
         session.exec(
             select(Cluster.id, Person)
@@ -124,7 +132,7 @@ def invites_for(
         if plan is None or plan.visit_date is None or plan.slot is None:
             continue
         organiser = facilitators.get(cycles[cycle_id].cluster_id)
-        people = [heads[u] for u in [host, *visitors[(cycle_id, host)]] if u in heads]
+        people = [p for u in [host, *visitors[(cycle_id, host)]] for p in attendees.get(u, ())]
         found[(cycle_id, host)] = visit_invite(
             cycle_id=cycle_id,
             host=schools[host],
@@ -132,7 +140,7 @@ def invites_for(
             slot=Slot(plan.slot),
             sequence=plan.sequence,
             organiser=(organiser.name, organiser.email) if organiser else None,
-            attendees=[(p.email, p.name) for p in people],
+            attendees=people,
             at=at,
         )
     return found

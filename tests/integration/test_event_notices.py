@@ -457,3 +457,33 @@ def test_a_reflection_is_asked_of_each_visiting_school_that_has_not_given_it(
         f"Your reflection on the visit to {HOST_NAME} is due 29 December 2026 ({WORDS})"
     )
     assert "what St Aidan’s Church of England Primary School has changed" in asked[0].body
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def test_a_visit_reminder_names_the_school_and_invites_the_people_told(
+    cycle_rt: Runtime, clock: FakeClock
+) -> None:
+    by_host = set_rotation_triads(cycle_rt, CYCLE, URNS)
+    choose(cycle_rt, DEPUTY, "visits:digest")
+    plan_visit(cycle_rt, CYCLE, HOST, VISIT)
+    _tick_on(cycle_rt, clock, date(2026, 11, 10))
+    with cycle_rt.db.transaction() as session:
+        reminders = list(
+            session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.notice == "reminder",
+                    col(OutboxMessage.item).startswith("visit@"),
+                )
+            )
+        )
+    everyone = sorted([DEPUTY, *heads(HOST, *by_host[HOST])])
+    assert sorted(m.recipient for m in reminders) == everyone
+    assert {m.held_for_digest for m in reminders if m.recipient == DEPUTY} == {True}
+    subject = reminders[0].subject
+    assert subject == (
+        f"Reminder: the peer review visit to {HOST_NAME} is due 17 Nov 2026 ({WORDS})"
+    )
+    [event] = Calendar.from_ical(reminders[0].attachment or "").walk("VEVENT")
+    assert sorted(str(a).removeprefix("mailto:") for a in event.get("attendee")) == everyone
