@@ -17,7 +17,9 @@ from .context import runtime
 from .output import print_json, say, table, when
 
 scheduler_app = typer.Typer(no_args_is_help=True, help="The scheduler service.")
-outbox_app = typer.Typer(no_args_is_help=True, help="Reminders waiting to be sent.")
+outbox_app = typer.Typer(
+    no_args_is_help=True, help="Reminders and notices: sent, waiting or failed."
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -95,9 +97,15 @@ def scheduler_run(
         bool, typer.Option(help="Wait for the leader lock instead of exiting.")
     ] = False,
 ) -> None:
-    """Run the scheduler in the foreground (stop with Ctrl-C or SIGTERM)."""
-    say("scheduler starting: a tick now, at 06:00 London daily and hourly")
-    scheduling.run(runtime(ctx), wait=wait)
+    """Run the scheduler in the foreground (stop with Ctrl-C or SIGTERM): it ticks and sends
+    the outbox."""
+    rt = runtime(ctx)
+    say(
+        "scheduler starting: a tick now, at 06:00 London daily and hourly; the outbox is sent "
+        f"after each tick and every {rt.settings.send_every_minutes} minutes"
+        + ("; a backup nightly at 02:00" if rt.settings.backup_dir else "")
+    )
+    scheduling.run(rt, wait=wait)
     say("scheduler stopped")
 
 
@@ -124,17 +132,35 @@ def outbox_list(
     pending: Annotated[bool, typer.Option(help="Only messages not yet sent.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Reminders in the outbox."""
+    """Reminders and notices in the outbox, with whether each was sent, waits, failed (and
+    when it is tried again), is undeliverable or was dropped (and why)."""
     rows = outbox.list_outbox(runtime(ctx), pending_only=pending)
     if json_:
         print_json(rows)
         return
     table(
         "Outbox",
-        ["queued", "to", "subject", "status"],
-        [(when(r.created_at), r.recipient, r.subject, r.status) for r in rows],
-        optional=("queued",),
+        ["queued", "to", "subject", "status", "next try"],
+        [
+            (
+                when(r.created_at),
+                r.recipient,
+                r.subject,
+                _status_words(r),
+                when(r.next_attempt_at) if r.next_attempt_at else "",
+            )
+            for r in rows
+        ],
+        optional=("queued", "next try"),
     )
+
+
+def _status_words(row: outbox.OutboxRow) -> str:
+    if row.status == "undeliverable":
+        return f"undeliverable after {row.attempts} tries: {row.error}"
+    if row.status == "dropped" and row.error:
+        return "dropped: " + row.error.removeprefix("dropped: ")
+    return row.status
 
 
 @outbox_app.command("send")
@@ -142,13 +168,14 @@ def outbox_send(ctx: typer.Context) -> None:
     """Send queued reminders by SMTP (REVIEW_SMTP_HOST, _PORT, _STARTTLS, _USER); exit 1 if
     any was not sent."""
     report = outbox.send_outbox(runtime(ctx))
-    say(f"sent {report.sent}, failed {report.failed}, dropped {report.dropped} (work done)")
+    say(str(report) + (" (no longer needed)" if report.dropped else ""))
     if report.failed:
         reasons = sorted(set(report.errors))
         why = reasons[0] + (f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
         typer.echo(
             f"error: {report.failed} of {report.sent + report.failed} messages not sent: {why}; "
-            f"`review outbox send` tries again (`review outbox retry` after {outbox.MAX_ATTEMPTS})",
+            f"each is tried again after a wait (`review outbox list`), undeliverable after "
+            f"{outbox.MAX_ATTEMPTS} failures (`review outbox retry`)",
             err=True,
         )
         raise typer.Exit(1)
@@ -156,6 +183,11 @@ def outbox_send(ctx: typer.Context) -> None:
 
 @outbox_app.command("retry")
 def outbox_retry(ctx: typer.Context) -> None:
-    """Queue failed messages again (each keeps its message id, so none is sent twice)."""
-    count = outbox.mark_unsent(runtime(ctx))
-    say(f"{count} failed messages queued again; send them with `review outbox send`")
+    """Try failed messages again at the next send: undeliverable ones, and those waiting
+    before their next try (each keeps its message id, so none is sent twice)."""
+    rt = runtime(ctx)
+    count = outbox.mark_unsent(rt)
+    say(
+        f"{count} failed messages queued again; the scheduler sends them within "
+        f"{rt.settings.send_every_minutes} minutes, or send them now with `review outbox send`"
+    )

@@ -1,10 +1,13 @@
 """The scheduler: a wake-up call that runs the idempotent reconcile (`tick`) under one leader.
 
 The database holds the truth. APScheduler 3 only decides *when* to call ``tick``: once at
-start-up, daily at 06:00 Europe/London and hourly. Its jobs live in the in-memory job store and
+start-up, daily at 06:00 Europe/London and hourly. Right after each tick it calls ``send`` (the
+outbox), and again every ``send_every`` as a job of its own; with ``nightly`` given, that runs
+daily at 02:00 Europe/London (the backup). Its jobs live in the in-memory job store and
 are derived at start, so nothing is persisted in APScheduler and a restart loses nothing. Every
 job runs however late it is (``misfire_grace_time=None``), late runs collapse into one
-(``coalesce=True``) and ticks never overlap (one worker thread, ``max_instances=1``).
+(``coalesce=True``) and no two jobs overlap (one worker thread, ``max_instances=1``, and one
+lock around every job), so two sends never run at once.
 
 APScheduler is imported only to run the scheduler: `next_run_times` (the heartbeat's and
 `review scheduler status`'s next tick) is plain date arithmetic, checked against the triggers
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 LONDON = ZoneInfo("Europe/London")
 DAILY_HOUR = 6  # the daily tick, 06:00 Europe/London
+NIGHTLY_HOUR = 2  # the nightly job (the backup), 02:00 Europe/London, before the daily tick
 HOURLY = timedelta(hours=1)
 STOP_POLL_SECONDS = 0.2  # how often the blocking loop looks at the stop event and signals
 SCHEDULER_LOCK_KEY = int.from_bytes(
@@ -54,13 +58,15 @@ LOCK_FILE_NAME = "scheduler.lock"
 
 @dataclass(frozen=True)
 class HeartbeatInfo:
-    """What one tick did: when it ran, when the next is due, and how it went."""
+    """What one job did: when it ran, when the next tick is due, and how it went. ``job`` is
+    "tick" (a tick and the send after it), "send" (the outbox alone) or "nightly"."""
 
     last_tick_at: datetime
     next_tick_at: datetime
     summary: str
     ok: bool
     error: str | None = None
+    job: str = "tick"
 
 
 class LeaderLock(Protocol):
@@ -245,48 +251,81 @@ def next_run_times(now: datetime, *, hourly: bool = True) -> list[datetime]:
     return sorted(times)
 
 
+Job = Callable[[datetime], object]
+
+
 class _Ticker:
-    """The job every wake-up runs: one tick, then a heartbeat; a failure never escapes."""
+    """The jobs every wake-up runs, each followed by a heartbeat; a failure never escapes. A
+    tick is followed by a send (when there is one), whether or not the tick went well."""
 
     def __init__(
         self,
-        tick: Callable[[datetime], object],
+        tick: Job,
         heartbeat: Callable[[HeartbeatInfo], None],
         clock: Clock,
         hourly: bool,
+        send: Job | None = None,
+        nightly: Job | None = None,
     ) -> None:
         self.tick = tick
         self.heartbeat = heartbeat
         self.clock = clock
         self.hourly = hourly
+        self.send = send
+        self.nightly = nightly
         self._lock = threading.Lock()
 
     def __call__(self, reason: str = "tick") -> None:
         with self._lock:  # one worker already serialises; this keeps direct calls honest too
             started = self.clock.now()
-            try:
-                result = self.tick(started)
-            except Exception as exc:
-                log.exception("%s at %s failed", reason, started.isoformat())
-                error: str | None = f"{type(exc).__name__}: {exc}"
-                summary = f"{reason} failed"
-                ok = False
-            else:
-                error = None
-                summary = str(result) if result is not None else f"{reason} done"
-                ok = True
-                log.info("%s at %s: %s", reason, started.isoformat(), summary)
-            info = HeartbeatInfo(
-                last_tick_at=started,
-                next_tick_at=next_run_times(self.clock.now(), hourly=self.hourly)[0],
-                summary=summary,
-                ok=ok,
-                error=error,
-            )
-            try:
-                self.heartbeat(info)
-            except Exception:
-                log.exception("heartbeat after %s failed", reason)
+            summary, error = self._attempt(self.tick, started, reason)
+            if self.send is not None:
+                sent, send_error = self._attempt(self.send, self.clock.now(), "send")
+                summary, error = f"{summary}; {sent}", error or send_error
+            self._beat(started, summary, error, "tick")
+
+    def send_now(self) -> None:
+        """The send job: the outbox alone, between ticks."""
+        if self.send is None:
+            return
+        with self._lock:
+            started = self.clock.now()
+            summary, error = self._attempt(self.send, started, "send")
+            self._beat(started, summary, error, "send")
+
+    def night(self) -> None:
+        """The nightly job (the backup)."""
+        if self.nightly is None:
+            return
+        with self._lock:
+            started = self.clock.now()
+            summary, error = self._attempt(self.nightly, started, "nightly job")
+            self._beat(started, summary, error, "nightly")
+
+    def _attempt(self, job: Job, at: datetime, reason: str) -> tuple[str, str | None]:
+        """(summary, error) of one job; the error is None when it went well."""
+        try:
+            result = job(at)
+        except Exception as exc:
+            log.exception("%s at %s failed", reason, at.isoformat())
+            return f"{reason} failed", f"{type(exc).__name__}: {exc}"
+        summary = str(result) if result is not None else f"{reason} done"
+        log.info("%s at %s: %s", reason, at.isoformat(), summary)
+        return summary, None
+
+    def _beat(self, started: datetime, summary: str, error: str | None, job: str) -> None:
+        info = HeartbeatInfo(
+            last_tick_at=started,
+            next_tick_at=next_run_times(self.clock.now(), hourly=self.hourly)[0],
+            summary=summary,
+            ok=error is None,
+            error=error,
+            job=job,
+        )
+        try:
+            self.heartbeat(info)
+        except Exception:
+            log.exception("heartbeat after the %s job failed", job)
 
 
 class _StartUpThen:
@@ -307,12 +346,16 @@ class _StartUpThen:
         self.ticker(reason)
 
 
-def _build_scheduler(ticker: _Ticker, now: datetime, hourly: bool) -> BackgroundScheduler:
-    """A stopped scheduler holding the daily (due at once: the start-up tick) and hourly jobs
-    in memory only."""
+def _build_scheduler(
+    ticker: _Ticker, now: datetime, hourly: bool, send_every: timedelta | None = None
+) -> BackgroundScheduler:
+    """A stopped scheduler holding the daily (due at once: the start-up tick) and hourly jobs,
+    the send job every ``send_every`` and the nightly job, in memory only."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
 
     options: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     scheduler = BackgroundScheduler(
@@ -329,6 +372,12 @@ def _build_scheduler(ticker: _Ticker, now: datetime, hourly: bool) -> Background
     )
     for job_id, trigger in triggers.items():
         scheduler.add_job(ticker, trigger, id=job_id, args=[f"{job_id} tick"], **options)
+    if ticker.send is not None and send_every is not None:
+        every = IntervalTrigger(seconds=send_every.total_seconds(), start_date=now + send_every)
+        scheduler.add_job(ticker.send_now, every, id="send", **options)
+    if ticker.nightly is not None:
+        nightly = CronTrigger(hour=NIGHTLY_HOUR, minute=0, timezone=LONDON)
+        scheduler.add_job(ticker.night, nightly, id="nightly", **options)
     return scheduler
 
 
@@ -353,19 +402,24 @@ def _stop_signals(flag: threading.Event) -> Iterator[None]:
 
 def run_scheduler(
     *,
-    tick: Callable[[datetime], object],
+    tick: Job,
     leader: LeaderLock,
     heartbeat: Callable[[HeartbeatInfo], None],
     clock: Clock,
     stop_event: threading.Event | None = None,
     hourly: bool = True,
     wait: bool = False,
+    send: Job | None = None,
+    send_every: timedelta | None = None,
+    nightly: Job | None = None,
 ) -> None:
     """Lead and tick until stopped (``stop_event``, SIGTERM or SIGINT); blocks the caller.
 
     Takes ``leader`` first: if another copy holds it, waits when ``wait`` is true, else raises
     ``SchedulerBusy``. Ticks once at start-up, daily at 06:00 Europe/London and (if ``hourly``)
-    every hour; each tick is followed by ``heartbeat``. A failing tick is logged and reported.
+    every hour, each tick followed by ``send``; sends again every ``send_every``; runs
+    ``nightly`` at 02:00 Europe/London. Each job is followed by ``heartbeat``. A failing job is
+    logged and reported.
     """
     if not leader.acquire(wait=wait):
         raise SchedulerBusy(leader.holder())
@@ -373,7 +427,8 @@ def run_scheduler(
     signalled = threading.Event()
     scheduler: BackgroundScheduler | None = None
     try:
-        scheduler = _build_scheduler(_Ticker(tick, heartbeat, clock, hourly), clock.now(), hourly)
+        ticker = _Ticker(tick, heartbeat, clock, hourly, send=send, nightly=nightly)
+        scheduler = _build_scheduler(ticker, clock.now(), hourly, send_every)
         with _stop_signals(signalled):
             scheduler.start()
             log.info(
@@ -383,7 +438,7 @@ def run_scheduler(
             )
             while not (stop.is_set() or signalled.is_set()):
                 stop.wait(STOP_POLL_SECONDS)
-            log.info("scheduler stopping; waiting for a running tick to finish")
+            log.info("scheduler stopping; waiting for a running job to finish")
     finally:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=True)

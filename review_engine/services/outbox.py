@@ -1,39 +1,60 @@
-"""The outbox: reminders queued by the tick, listed and sent by SMTP (each message once)."""
+"""The outbox: reminders and notices queued by the tick and the services, listed and sent by
+SMTP, each message at most once.
+
+The scheduler sends after every tick and every few minutes (`review outbox send` by hand). A
+message the server refuses waits before it is tried again (`backoff`: 5 minutes, 20 minutes,
+1 h 20, 5 h 20, 21 h 20); after `MAX_ATTEMPTS` failures it is undeliverable, shown on the
+outbox page until someone tries it again. When a sender claims a message it first checks the
+message is still worth sending (`_outbox_drops`): one whose moment has passed or whose work is
+done is dropped, with the reason in words. Messages held for a daily digest are never sent on
+their own."""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from review_engine.adapters.mail import (
-    Attachment,
-    OutgoingMessage,
-    SendResult,
-    SmtpSettings,
-    send_each,
-)
+from review_engine.adapters.mail import SmtpSettings, send_each
 from review_engine.clock import as_utc
-from review_engine.core.phases import Part, VisitState
-from review_engine.errors import NotFound
+from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services._compiled import compiled_for
-from review_engine.services._visit_reminders import VISIT_ITEM
-from review_engine.store.models import Cycle, Review, ReviewState
-from review_engine.store.phase_tables import VisitPlan
+from review_engine.services._outbox_claims import (
+    CLAIM_BATCH,
+    CLAIM_LEASE,
+    MAX_ATTEMPTS,
+    _claim,
+    _claimable,
+    _holder,
+    _outgoing,
+    _record,
+    _release,
+    backoff,
+    calendar_method,
+)
+from review_engine.services._outbox_drops import DROPPED, is_dropped
+from review_engine.store.models import Cycle
 from review_engine.store.schedule_tables import OutboxMessage
 
-MAX_ATTEMPTS = 5
-CLAIM_BATCH = 20  # messages a sender claims at a time
-# How long a claim holds with no word from its sender; each message recorded renews it. A
-# killed sender's unsent claims wait this long before another sender takes them.
-CLAIM_LEASE = timedelta(minutes=5)
+__all__ = [
+    "CLAIM_BATCH",
+    "CLAIM_LEASE",
+    "MAX_ATTEMPTS",
+    "OutboxLine",
+    "OutboxPage",
+    "OutboxRow",
+    "SendReport",
+    "backoff",
+    "calendar_method",
+    "list_outbox",
+    "mark_unsent",
+    "outbox_page",
+    "retry_message",
+    "send_outbox",
+]
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,8 @@ class OutboxRow:
     sent_at: datetime | None
     attempts: int
     status: str
+    next_attempt_at: datetime | None = None  # a failed message is not tried before then
+    error: str | None = None  # the server's last answer, or why it was dropped
 
 
 @dataclass(frozen=True)
@@ -54,16 +77,23 @@ class SendReport:
     dropped: int
     errors: tuple[str, ...] = field(default=(), compare=False)  # why each failure failed
 
+    def __str__(self) -> str:
+        return f"sent {self.sent}, failed {self.failed}, dropped {self.dropped}"
+
 
 def _status(m: OutboxMessage, now: datetime) -> str:
+    """queued, sending, sent, dropped, held (for a digest), undeliverable, or retrying (with
+    the server's last answer)."""
     if m.sent_at is not None:
         return "sent"
-    if m.last_error and m.last_error.startswith("dropped"):
+    if is_dropped(m):
         return "dropped"
+    if m.held_for_digest:
+        return "held"
     if m.claimed_until is not None and as_utc(m.claimed_until) > now:
         return "sending"
     if m.attempts >= MAX_ATTEMPTS:
-        return "failed"
+        return "undeliverable"
     return "queued" if not m.attempts else f"retrying ({m.last_error})"
 
 
@@ -90,6 +120,8 @@ def list_outbox(rt: Runtime, *, pending_only: bool = False) -> list[OutboxRow]:
                 as_utc(m.sent_at) if m.sent_at else None,
                 m.attempts,
                 _status(m, now),
+                as_utc(m.next_attempt_at) if m.next_attempt_at else None,
+                m.last_error if m.sent_at is None else None,
             )
             for m in session.exec(query)
         ]
@@ -167,191 +199,85 @@ def _send_now(rt: Runtime, *, message_id: str, item: str, smtp: SmtpSettings | N
     return ok
 
 
-def _holder() -> str:
-    """A sender's name on its claims: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Conditions of a message a sender may claim: unsent, not given up, not dropped, and not
-    claimed by a sender whose lease still holds."""
+def _failed() -> tuple[ColumnElement[bool], ...]:
+    """A message that failed and is not being sent: undeliverable, or waiting to retry."""
     return (
         col(OutboxMessage.sent_at).is_(None),
-        col(OutboxMessage.attempts) < MAX_ATTEMPTS,
+        col(OutboxMessage.attempts) > 0,
+        col(OutboxMessage.held_for_digest).is_(False),
+        col(OutboxMessage.claimed_by).is_(None),
         col(OutboxMessage.last_error).is_(None)
-        | ~col(OutboxMessage.last_error).startswith("dropped"),
-        col(OutboxMessage.claimed_until).is_(None) | (col(OutboxMessage.claimed_until) < now),
+        | ~col(OutboxMessage.last_error).startswith(DROPPED.rstrip()),
     )
-
-
-def _outgoing(m: OutboxMessage) -> OutgoingMessage:
-    return OutgoingMessage(
-        message_id=m.message_id,
-        to=(m.recipient,),
-        subject=m.subject,
-        body_text=m.body,
-        attachments=_attachments(m),
-    )
-
-
-@dataclass(frozen=True)
-class _Claim:
-    messages: list[OutgoingMessage]
-    dropped: int
-    last_id: int | None  # the highest id looked at; None when nothing was left
-
-
-def _claim(rt: Runtime, holder: str, *, after: int, limit: int) -> _Claim:
-    """Take up to `limit` unclaimed pending messages after id `after` (one short transaction);
-    those whose work is done are dropped instead."""
-    with rt.db.transaction() as session:
-        now = rt.clock.now()
-        pending = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id) > after, *_claimable(now))
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not pending:
-            return _Claim([], 0, None)
-        done = _done_items(session, pending)
-        todo = []
-        dropped = 0
-        for m in pending:
-            if {
-                (m.cycle_id, m.school_urn, m.item),
-                (m.cycle_id, m.school_urn, m.dedupe_key),
-            } & done:
-                m.last_error = "dropped: the work was done before it was sent"
-                m.claimed_by = m.claimed_until = None
-                dropped += 1
-            else:
-                m.claimed_by, m.claimed_until = holder, now + CLAIM_LEASE
-                todo.append(_outgoing(m))
-            session.add(m)
-        last_id = pending[-1].id
-        assert last_id is not None
-        return _Claim(todo, dropped, last_id)
-
-
-def _record(rt: Runtime, holder: str, result: SendResult) -> None:
-    """How one message went, in its own short transaction; the sender's other claims are
-    renewed, so a long batch never outlives its lease."""
-    with rt.db.transaction() as session:
-        now = rt.clock.now()
-        this = col(OutboxMessage.message_id) == result.message_id
-        unsent = col(OutboxMessage.sent_at).is_(None)
-        attempted = {"attempts": col(OutboxMessage.attempts) + 1, "claimed_by": None}
-        if result.ok:  # whoever holds it now: the server has it
-            session.execute(
-                update(OutboxMessage)
-                .where(this, unsent)
-                .values(sent_at=now, last_error=None, claimed_until=None, **attempted)
-            )
-        else:
-            session.execute(
-                update(OutboxMessage)
-                .where(this, unsent, col(OutboxMessage.claimed_by) == holder)
-                .values(last_error=result.error or "failed", claimed_until=None, **attempted)
-            )
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.claimed_by) == holder, unsent)
-            .values(claimed_until=now + CLAIM_LEASE)
-        )
-
-
-def _release(rt: Runtime, holder: str) -> None:
-    """Give back whatever this sender claimed and did not get to (it stays queued)."""
-    with rt.db.transaction() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.claimed_by) == holder, col(OutboxMessage.sent_at).is_(None))
-            .values(claimed_by=None, claimed_until=None)
-        )
-
-
-def _attachments(m: OutboxMessage) -> tuple[Attachment, ...]:
-    if not (m.attachment_name and m.attachment):
-        return ()
-    return (Attachment(m.attachment_name, "text/calendar; method=REQUEST", m.attachment.encode()),)
-
-
-def _done_items(
-    session: Session, pending: list[OutboxMessage]
-) -> set[tuple[int | None, int | None, str]]:
-    """(cycle, school, item) of queued reminders whose work is now done. A message of no
-    cycle (a sign-in link) is never among them: it is about no work."""
-    pending = [m for m in pending if m.cycle_id is not None]
-    cycles = {m.cycle_id for m in pending}
-    if not cycles:
-        return set()
-    done: set[tuple[int | None, int | None, str]] = set()
-    rows = session.exec(
-        select(Review.cycle_id, Review.school_urn, ReviewState.machine, ReviewState.state)
-        .join(ReviewState, col(ReviewState.review_id) == Review.id)
-        .where(col(Review.cycle_id).in_(cycles))
-    ).all()
-    finished: dict[int, set[str]] = {}
-    visit_machine: dict[int, str] = {}
-    for cycle in session.exec(select(Cycle).where(col(Cycle.id).in_(cycles))):
-        assert cycle.id is not None
-        cycle_id = cycle.id
-        definition = compiled_for(session, cycle).definition
-        if Part.PEER_VISIT in definition.parts:
-            visit_machine[cycle_id] = definition.parts[Part.PEER_VISIT].name
-        deadlines = definition.deadlines
-        for machine, spec in deadlines.items():
-            finished.setdefault(cycle_id, set()).update(f"{machine}={s}" for s in spec["done"])
-    visits_over = set()
-    for cycle_id, urn, machine, state in rows:
-        if f"{machine}={state}" in finished.get(cycle_id, set()):
-            done.add((cycle_id, urn, machine))
-        if machine == visit_machine.get(cycle_id) and state != VisitState.SCHEDULED:
-            visits_over.add((cycle_id, urn))
-    dates: dict[tuple[int | None, int | None], str] = {
-        (c, u): str(d)
-        for c, u, d in session.exec(
-            select(Review.cycle_id, Review.school_urn, col(VisitPlan.visit_date))
-            .join(VisitPlan, col(VisitPlan.review_id) == Review.id)
-            .where(col(Review.cycle_id).in_(cycles))
-        )
-    }
-    for m in pending:
-        if not m.item.startswith(VISIT_ITEM):
-            continue
-        planned_for = m.dedupe_key.split(":")[3]  # cycle:host:item:date:kind
-        where = (m.cycle_id, m.school_urn)
-        if where in visits_over or dates.get(where) != planned_for:  # held, or moved
-            done.add((m.cycle_id, m.school_urn, m.dedupe_key))
-    from review_engine.core.domain import Rag
-    from review_engine.store.phase_tables import SupportAction
-
-    for cycle_id, urn, number in session.exec(
-        select(Review.cycle_id, Review.school_urn, SupportAction.number)
-        .join(SupportAction, col(SupportAction.review_id) == Review.id)
-        .where(col(Review.cycle_id).in_(cycles), SupportAction.rag == Rag.COMPLETE)
-    ):
-        done.add((cycle_id, urn, f"action#{number}"))
-    return done
 
 
 def mark_unsent(rt: Runtime) -> int:
-    """Clear failure counts so failed messages are retried (they keep their message id)."""
+    """Try every failed message again at the next send: undeliverable ones start their count
+    afresh, those waiting out their backoff wait no longer. Each keeps its message id."""
     with rt.db.transaction() as session:
         actor = policy.resolve_actor(session, rt.actor)
         policy.require_runs_the_schedule(actor, "retry the outbox")
-        result = session.execute(
+        given_up = session.execute(
             update(OutboxMessage)
-            .where(
-                col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.attempts) >= MAX_ATTEMPTS
-            )
-            .values(attempts=0, last_error=None)
+            .where(*_failed(), col(OutboxMessage.attempts) >= MAX_ATTEMPTS)
+            .values(attempts=0, last_error=None, next_attempt_at=None)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        waiting = session.execute(
+            update(OutboxMessage)
+            .where(*_failed(), col(OutboxMessage.next_attempt_at).is_not(None))
+            .values(next_attempt_at=None)
+        )
+        return int(given_up.rowcount or 0) + int(waiting.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def retry_message(rt: Runtime, *, message_id: str) -> OutboxRow:
+    """Try one failed message again at the next send (the outbox page's button): a programme
+    admin any, a facilitator those of their clusters' cycles; to anyone else it does not
+    exist. A message sent, dropped, held for a digest or not failed is refused in words."""
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        found = session.exec(
+            select(OutboxMessage, Cycle.cluster_id)
+            .outerjoin(Cycle, col(Cycle.id) == OutboxMessage.cycle_id)
+            .where(OutboxMessage.message_id == message_id)
+        ).first()
+        if found is None or not _manages(actor, found[1]):
+            raise NotFound("message", message_id)
+        m, _ = found
+        now = rt.clock.now()
+        status = _status(m, now)
+        if status in _NOT_RETRIED:
+            raise InvalidInput(f"the message to {m.recipient} {_NOT_RETRIED[status]}")
+        if status == "undeliverable":
+            m.attempts, m.last_error = 0, None
+        m.next_attempt_at = None
+        session.add(m)
+        session.flush()
+        return OutboxRow(
+            m.message_id,
+            m.recipient,
+            m.subject,
+            as_utc(m.created_at),
+            None,
+            m.attempts,
+            _status(m, now),
+            None,
+            m.last_error,
+        )
+
+
+_NOT_RETRIED = {
+    "sent": "was sent already",
+    "dropped": "was not sent because it was no longer needed; it is not sent again",
+    "held": "waits for the daily digest",
+    "sending": "is being sent now",
+    "queued": "has not failed: it goes out with the next send",
+}
+
+
+def _manages(actor: policy.Actor, cluster_id: int | None) -> bool:
+    """A programme admin manages every message; a facilitator those of their clusters."""
+    return actor.admin or (cluster_id is not None and cluster_id in actor.facilitates)
 
 
 # --- the outbox page ------------------------------------------------------------------------------
@@ -369,20 +295,26 @@ class OutboxLine:
     created_at: datetime
     sent_at: datetime | None
     attempts: int
-    status: str  # queued, sending, sent, failed, dropped, retrying
-    error: str | None
+    status: str  # queued, sending, sent, held, undeliverable, dropped, retrying
+    error: str | None  # the server's last answer, or why it was dropped
+    next_attempt_at: datetime | None = None  # a retrying message is not tried before then
+
+    @property
+    def may_retry(self) -> bool:
+        return self.status in ("undeliverable", "retrying")
 
 
 @dataclass(frozen=True)
 class OutboxPage:
     lines: list[OutboxLine]
     more: bool  # older messages than these exist
+    undeliverable: list[OutboxLine] = field(default_factory=list)  # every one, oldest first
 
 
 def outbox_page(rt: Runtime, *, limit: int = OUTBOX_PAGE) -> OutboxPage:
-    """The newest `limit` messages for the outbox page: a programme admin sees every one, a
-    facilitator those of their clusters' cycles; anyone else is told there is no such page.
-    Two queries."""
+    """The newest `limit` messages for the outbox page, and every undeliverable one (at most
+    `limit`): a programme admin sees every message, a facilitator those of their clusters'
+    cycles; anyone else is told there is no such page. Three queries."""
     from review_engine.services._lookup import cycle_label
     from review_engine.store.models import Cluster, School
 
@@ -396,27 +328,50 @@ def outbox_page(rt: Runtime, *, limit: int = OUTBOX_PAGE) -> OutboxPage:
             .outerjoin(Cycle, col(Cycle.id) == OutboxMessage.cycle_id)
             .outerjoin(Cluster, col(Cluster.id) == Cycle.cluster_id)
             .outerjoin(School, col(School.urn) == OutboxMessage.school_urn)
-            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
-            .limit(limit + 1)
         )
         if not actor.admin:
             query = query.where(col(Cycle.cluster_id).in_(sorted(actor.facilitates)))
-        rows = session.exec(query).all()
-        lines = []
-        for m, year, cluster, school in rows[:limit]:
-            status = _status(m, now)
-            lines.append(
-                OutboxLine(
-                    message_id=m.message_id,
-                    recipient=m.recipient,
-                    subject=m.subject,
-                    cycle=cycle_label(cluster, year) if cluster and year else None,
-                    school=school,
-                    created_at=as_utc(m.created_at),
-                    sent_at=as_utc(m.sent_at) if m.sent_at else None,
-                    attempts=m.attempts,
-                    status=status.split(" ", 1)[0],
-                    error=m.last_error if m.sent_at is None else None,
-                )
+        newest = session.exec(
+            query.order_by(
+                col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc()
+            ).limit(limit + 1)
+        ).all()
+        given_up = session.exec(
+            query.where(
+                col(OutboxMessage.sent_at).is_(None),
+                col(OutboxMessage.attempts) >= MAX_ATTEMPTS,
+                col(OutboxMessage.held_for_digest).is_(False),
             )
-        return OutboxPage(lines, len(rows) > limit)
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        ).all()
+
+        def line(
+            m: OutboxMessage, year: str | None, cluster: str | None, school: str | None
+        ) -> OutboxLine:
+            return OutboxLine(
+                message_id=m.message_id,
+                recipient=m.recipient,
+                subject=m.subject,
+                cycle=cycle_label(cluster, year) if cluster and year else None,
+                school=school,
+                created_at=as_utc(m.created_at),
+                sent_at=as_utc(m.sent_at) if m.sent_at else None,
+                attempts=m.attempts,
+                status=_status(m, now).split(" ", 1)[0],
+                error=_in_words(m.last_error) if m.sent_at is None else None,
+                next_attempt_at=as_utc(m.next_attempt_at) if m.next_attempt_at else None,
+            )
+
+        return OutboxPage(
+            [line(*row) for row in newest[:limit]],
+            len(newest) > limit,
+            [line(*row) for row in given_up if _status(row[0], now) == "undeliverable"],
+        )
+
+
+def _in_words(error: str | None) -> str | None:
+    """Why a message was not sent, for a person: a drop's reason without its marker."""
+    if error and error.startswith(DROPPED):
+        return error.removeprefix(DROPPED)
+    return error

@@ -466,3 +466,99 @@ def test_next_run_times_agree_with_the_scheduler_triggers(hourly: bool):
                 for t in _triggers(now, hourly).values()
             )
             assert next_run_times(now, hourly=hourly) == expected, now
+
+
+# -- sending and the nightly job ------------------------------------------------------------
+
+
+def test_each_tick_is_followed_by_a_send_even_when_the_tick_failed(clock: FakeClock):
+    calls: list[str] = []
+    outcomes: list[Exception | None] = [None, RuntimeError("database unreachable")]
+
+    def tick(now: datetime) -> str:
+        calls.append("tick")
+        failure = outcomes.pop(0)
+        if failure is not None:
+            raise failure
+        return "applied 1 boundaries"
+
+    def send(now: datetime) -> str:
+        calls.append("send")
+        return "outbox: sent 2, failed 0, dropped 0"
+
+    beats: list[HeartbeatInfo] = []
+    ticker = _Ticker(tick, beats.append, clock, hourly=True, send=send)
+    ticker("hourly tick")
+    ticker("hourly tick")
+    assert calls == ["tick", "send", "tick", "send"]
+    assert [(b.job, b.ok, b.summary, b.error) for b in beats] == [
+        ("tick", True, "applied 1 boundaries; outbox: sent 2, failed 0, dropped 0", None),
+        (
+            "tick",
+            False,
+            "hourly tick failed; outbox: sent 2, failed 0, dropped 0",
+            "RuntimeError: database unreachable",
+        ),
+    ]
+
+
+def test_a_failing_send_is_reported_and_never_escapes(clock: FakeClock):
+    def send(now: datetime) -> str:
+        raise OSError("mail server unreachable")
+
+    beats: list[HeartbeatInfo] = []
+    ticker = _Ticker(lambda now: "ticked", beats.append, clock, hourly=True, send=send)
+    ticker("daily tick")
+    ticker.send_now()
+    assert [(b.job, b.ok, b.summary, b.error) for b in beats] == [
+        ("tick", False, "ticked; send failed", "OSError: mail server unreachable"),
+        ("send", False, "send failed", "OSError: mail server unreachable"),
+    ]
+
+
+def test_the_send_and_nightly_jobs_live_beside_the_ticks(clock: FakeClock):
+    from datetime import timedelta
+
+    from review_engine.adapters.scheduler import LONDON, NIGHTLY_HOUR, _build_scheduler
+
+    ran: list[str] = []
+    beats: list[HeartbeatInfo] = []
+    ticker = _Ticker(
+        lambda now: None,
+        beats.append,
+        clock,
+        hourly=True,
+        send=lambda now: ran.append("send"),
+        nightly=lambda now: "nightly backup review-2026-10-02.backup written",
+    )
+    scheduler = _build_scheduler(ticker, clock.now(), True, timedelta(minutes=5))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert sorted(jobs) == ["daily", "hourly", "nightly", "send"]
+    for job in jobs.values():  # however late, once, and never beside another
+        assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (None, True, 1)
+    assert jobs["send"].trigger.interval == timedelta(minutes=5)
+    assert jobs["send"].trigger.start_date == clock.now() + timedelta(minutes=5)
+    nightly = jobs["nightly"].trigger
+    # 02:00 London each night, across both clock changes (01:00 UTC in summer).
+    assert NIGHTLY_HOUR == 2
+    for after, expected in [
+        (utc(2026, 10, 1, 9, 20), utc(2026, 10, 2, 1, 0)),
+        (utc(2026, 10, 24, 12, 0), utc(2026, 10, 25, 2, 0)),
+        (utc(2027, 3, 27, 12, 0), utc(2027, 3, 28, 1, 0)),
+    ]:
+        assert nightly.get_next_fire_time(None, after.astimezone(LONDON)) == expected
+    jobs["send"].func()
+    jobs["nightly"].func()
+    assert ran == ["send"]
+    assert [(b.job, b.summary) for b in beats] == [
+        ("send", "send done"),
+        ("nightly", "nightly backup review-2026-10-02.backup written"),
+    ]
+    # Without a send or a nightly job, neither is scheduled.
+    plain = _build_scheduler(
+        _Ticker(lambda now: None, beats.append, clock, hourly=True),
+        clock.now(),
+        True,
+        timedelta(minutes=5),
+    )
+    assert sorted(j.id for j in plain.get_jobs()) == ["daily", "hourly"]
