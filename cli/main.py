@@ -121,6 +121,10 @@ COMMANDS: dict[str, Lazy] = {
     "docs": Lazy("docs:app", "Documents: SEF summary, visit pack, reports."),
     "retention": Lazy("privacy:retention_app", "How long records are kept; holds; the purge."),
     "access": Lazy("access:app", "Who viewed or downloaded a cycle's records."),
+    "ik": Lazy(
+        "knowledge:app",
+        "Inside Knowledge: a national prospectus of host-school visits, with booking.",
+    ),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,7 +21,7 @@ import yaml
 from review_engine.config import Settings
 from review_engine.core.domain import HalfTerm, Rag, Role, SharingLevel, Slot, VisitFocus
 from review_engine.core.sef_file import SefFormat
-from review_engine.documents import agenda, hhmm
+from review_engine.documents import agenda, hhmm, write_document
 from review_engine.errors import InvalidInput
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import (
@@ -39,6 +39,17 @@ from review_engine.services import (
     visits,
     writeups,
 )
+from review_engine.services.knowledge import agenda as ik_agenda
+from review_engine.services.knowledge import (
+    bookings,
+    nominations,
+    offers,
+    programme,
+    reminders,
+    report,
+)
+from review_engine.services.knowledge import feedback as ik_feedback
+from review_engine.services.knowledge.views import Practitioner
 from review_engine.services.tick import tick
 from review_engine.testing import FakeClock
 
@@ -159,7 +170,8 @@ def run(workdir: Path, *, out: Path, say: Say) -> DemoRun:
 
     ticks("2027-07-22")
     say(f"cycle {cycle} is {cycles.cycle_status(rt, cycle=cycle).state}")
-    del out  # documents are written by the CLI's demo command from this runtime
+    _inside_knowledge(rt, clock, heads, out, say)
+    # The cycle's documents are written by the CLI's demo command from this runtime.
     return DemoRun(runtime=rt, cycle=cycle, database=database, heads=heads)
 
 
@@ -447,4 +459,146 @@ def _close_support(
     say(
         "support: reflections given; impact reviewed; one plan closed by the facilitator's "
         "override with its action carried forward"
+    )
+
+
+# --- Inside Knowledge: a small round of the national prospectus of visits -------------------
+
+IK_OFFICER = "officer@manchester-la.example"
+IK_PROGRAMME = "Inside Knowledge/2027-28"
+
+
+def _inside_knowledge(
+    rt: Runtime, clock: FakeClock, heads: dict[int, str], out: Path, say: Say
+) -> None:
+    """Nominations, three offers, bookings (one offer full, with a waiting list, and a
+    cancellation that gives its place to the first school waiting), a visit with its agenda,
+    feedback, a reflection eight weeks on, and the quality report written to `out`."""
+    clock.set(_at("2027-09-01"))
+    admin = rt.acting_as(ADMIN)
+    people.add_person(admin, email=IK_OFFICER, name="Joan Mills", role=Role.PROGRAMME_LEAD)
+    programme.create_programme(
+        admin, name="Inside Knowledge", year="2027-28", first_round_topics=True
+    )
+    programme.add_stakeholder(
+        admin, programme=IK_PROGRAMME, email=IK_OFFICER, organisation="Manchester City Council"
+    )
+    officer = rt.acting_as(IK_OFFICER)
+    hosts = {990101: "ks2-writing", 990108: "assessment", 990104: "disadvantaged"}
+    for urn, topic in hosts.items():
+        made = nominations.nominate(
+            officer,
+            programme=IK_PROGRAMME,
+            topic=topic,
+            school=urn,
+            reason="Sustained strong results and a staff who can explain how",
+        )
+        nominations.approve(admin, nomination=made.id, note="Visited by the programme team")
+    turned = nominations.nominate(
+        officer, programme=IK_PROGRAMME, topic="budgets", school=990106, reason="Balanced budget"
+    )
+    nominations.decline(admin, nomination=turned.id, note="Nominate again with the evidence")
+
+    def offer(urn: int, topic: str, title: str, summary: str, on: str, places: int) -> int:
+        made = offers.create_offer(
+            rt.acting_as(heads[urn]),
+            programme=IK_PROGRAMME,
+            topic=topic,
+            title=title,
+            summary=summary,
+            visit_date=date.fromisoformat(on),
+            slot="morning",
+            schools=places,
+            practitioners=2,
+            booking_deadline=date.fromisoformat(on) - timedelta(days=14),
+        )
+        return offers.publish(rt.acting_as(heads[urn]), offer=made.id).id
+
+    writing = offer(
+        990101,
+        "ks2-writing",
+        "Writing that flies in Year 6",
+        "Year 5 and 6 writing lessons, pupils' books, a talk with the English lead",
+        "2027-10-13",
+        2,
+    )
+    data = offer(
+        990108,
+        "assessment",
+        "Assessment data that changes teaching",
+        "A department data meeting and how its actions reach lessons",
+        "2027-10-20",
+        7,
+    )
+    offer(
+        990104,
+        "disadvantaged",
+        "Closing the gap from Nursery on",
+        "Early language work and the pupil premium plan in practice",
+        "2027-11-10",
+        7,
+    )
+
+    def pair(urn: int) -> list[Practitioner]:
+        return [
+            Practitioner("Year 6 teacher", f"y6@{urn}.example"),
+            Practitioner("English lead", f"english@{urn}.example"),
+        ]
+
+    booked = {
+        urn: bookings.book(rt.acting_as(heads[urn]), offer=writing, practitioners=pair(urn))
+        for urn in (990102, 990106, 990107, 990104)
+    }
+    waiting = sum(b.state == "waitlisted" for b in booked.values())
+    bookings.cancel(rt.acting_as(heads[990106]), booking=booked[990106].id, reason="Ofsted call")
+    moved = bookings.show_booking(rt.acting_as(heads[990107]), booking=booked[990107].id)
+    say(
+        f"inside knowledge: 3 hosts approved, 3 visits published; 4 schools booked 2 places "
+        f"({waiting} waiting); a freed place went to the first waiting ({moved.state_words})"
+    )
+    secondary = bookings.book(rt.acting_as(heads[990103]), offer=data, practitioners=pair(990103))
+    ik_agenda.propose(
+        rt.acting_as(heads[990102]),
+        booking=booked[990102].id,
+        text="How do you teach editing without killing the joy?",
+    )
+    ik_agenda.publish_agenda(
+        rt.acting_as(heads[990101]),
+        offer=writing,
+        text="9:00 welcome and context\n9:30 Year 6 lesson\n10:30 books and pupils\n"
+        "11:30 questions with the English lead",
+    )
+    for urn in (990102, 990107):
+        ik_agenda.acknowledge(rt.acting_as(heads[urn]), booking=booked[urn].id)
+    clock.set(_at("2027-10-08"))
+    reminders.tick(rt.acting_as("scheduler"))
+
+    clock.set(_at("2027-10-13", 13))
+    host = rt.acting_as(heads[990101])
+    for urn in (990102, 990107):
+        bookings.mark(host, booking=booked[urn].id, attended=True)
+        ik_feedback.give(rt.acting_as(heads[urn]), offer=writing, rating=5, comment="Practical")
+    ik_feedback.give(host, offer=writing, rating=4, comment="Sharp questions from visitors")
+    clock.set(_at("2027-10-20", 13))
+    bookings.mark(rt.acting_as(heads[990108]), booking=secondary.id, attended=True)
+    ik_feedback.give(rt.acting_as(heads[990103]), offer=data, rating=4)
+    clock.set(_at("2027-12-08"))
+    reminders.tick(rt.acting_as("scheduler"))
+    ik_feedback.reflect(
+        rt.acting_as(heads[990102]),
+        offer=writing,
+        changed_practice=True,
+        what_changed="A daily ten minutes of editing with a partner in Years 5 and 6",
+    )
+    ik_feedback.reflect(rt.acting_as(heads[990107]), offer=writing, changed_practice=False)
+    folder = out / "inside-knowledge"
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt in ("html", "csv"):
+        doc = report.quality_document(admin, programme=IK_PROGRAMME, fmt=fmt)
+        write_document(folder, doc.filename, doc.content)
+    pack = report.visit_pack_document(host, offer=writing)
+    write_document(folder, pack.filename, pack.content)
+    say(
+        "inside knowledge: agenda agreed, visits, feedback, reflections 8 weeks on; the "
+        f"quality report in {folder.name}/"
     )

@@ -76,6 +76,7 @@ class BookingTrigger(StrEnum):
     ATTEND = "attend"
     NO_SHOW = "no_show"
     CANCEL = "cancel"
+    LAPSE = "lapse"  # a waiting school when the offer closes: no place came free
 
 
 class KnowledgeGuard(StrEnum):
@@ -139,6 +140,7 @@ BOOKING_CONTRACT = RecordContract(
         (BookingTrigger.CANCEL, BookingState.REQUESTED, BookingState.CANCELLED),
         (BookingTrigger.CANCEL, BookingState.CONFIRMED, BookingState.CANCELLED),
         (BookingTrigger.CANCEL, BookingState.WAITLISTED, BookingState.CANCELLED),
+        (BookingTrigger.LAPSE, BookingState.WAITLISTED, BookingState.CANCELLED),
     ),
 )
 CONTRACTS: dict[RecordScope, RecordContract] = {

@@ -57,6 +57,7 @@ _TRIGGER_WORDS = {
     (RecordScope.BOOKING, "attend"): "marked attended",
     (RecordScope.BOOKING, "no_show"): "marked as not attending",
     (RecordScope.BOOKING, "cancel"): "cancelled",
+    (RecordScope.BOOKING, "lapse"): "taken off the waiting list",
 }
 
 

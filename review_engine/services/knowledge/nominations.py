@@ -80,7 +80,7 @@ def _views(session: Session, rows: Sequence[IkNomination]) -> list[NominationVie
 
 
 def nominate(
-    rt: Runtime, *, programme: str, topic: str, school: int, reason: str
+    rt: Runtime, *, programme: str | None, topic: str, school: int, reason: str
 ) -> NominationView:
     """Nominate a school for a topic (a stakeholder of the programme or an admin)."""
     check_urn(school)

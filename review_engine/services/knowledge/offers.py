@@ -63,7 +63,7 @@ SUMMARY_MAX = 4_000
 def create_offer(
     rt: Runtime,
     *,
-    programme: str,
+    programme: str | None,
     topic: str,
     title: str,
     summary: str,

@@ -5,14 +5,20 @@ closes offers whose visit day has passed. Idempotent: run it from the tick or `r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, cast, func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from review_engine.core.domain import NoticeKind
-from review_engine.core.knowledge import BookingState, OfferState, OfferTrigger, ProgrammeActor
+from review_engine.core.knowledge import (
+    BookingState,
+    BookingTrigger,
+    OfferState,
+    OfferTrigger,
+    ProgrammeActor,
+)
 from review_engine.rules.knowledge_policy import require_runs_the_tick, viewer
+from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
 from review_engine.services.knowledge import _engine, _mail
 from review_engine.services.knowledge._load import now_and_today, programme_title, schools
@@ -69,6 +75,7 @@ def tick(rt: Runtime) -> TickResult:
                 reason="the visit day has passed",
                 records=past,
             )
+        _lapse_waiting(session, programmes, past, actor=actor, today=today, at=now)
         mails: list[_mail.Mail] = []
         # Visits coming up within each programme's reminder days.
         soon = session.exec(
@@ -166,4 +173,51 @@ def tick(rt: Runtime) -> TickResult:
         return TickResult(closed=len(past), queued=queued)
 
 
-_ = (Integer, cast, func)
+def _lapse_waiting(
+    session: Session,
+    programmes: dict[int | None, IkProgramme],
+    closed: list[IkOffer],
+    *,
+    actor: Actor,
+    today: date,
+    at: datetime,
+) -> None:
+    """Schools still waiting when an offer closes come off its list (fired as the system)."""
+    if not closed:
+        return
+    waiting = list(
+        session.exec(
+            select(IkBooking).where(
+                col(IkBooking.offer_id).in_({o.id for o in closed}),
+                IkBooking.state == BookingState.WAITLISTED,
+            )
+        ).all()
+    )
+    offers = {o.id: o for o in closed}
+    names = schools(session, {b.school_urn for b in waiting})
+    by_programme: dict[int, list[_engine.Change]] = {}
+    for b in waiting:
+        offer = offers[b.offer_id]
+        by_programme.setdefault(offer.programme_id, []).append(
+            _engine.fire_booking(
+                session,
+                programmes[offer.programme_id],
+                offer,
+                b,
+                BookingTrigger.LAPSE,
+                school=names[b.school_urn],
+                have={ProgrammeActor.SYSTEM},
+                actor=actor,
+                today=today,
+            )
+        )
+    for programme_id, changes in by_programme.items():
+        _engine.write(
+            session,
+            programme_id,
+            changes,
+            actor=actor.name,
+            at=at,
+            reason="the offer closed before a place came free",
+            records=waiting,
+        )

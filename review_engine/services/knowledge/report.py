@@ -11,7 +11,6 @@ import concurrent.futures
 import csv
 import io
 import multiprocessing
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,6 +48,7 @@ from review_engine.store.knowledge_tables import (
     IkOffer,
     IkProgramme,
     IkTopic,
+    IkTransition,
 )
 
 #: Offers that were in the prospectus (a draft or a cancelled offer offered no places).
@@ -127,6 +127,18 @@ def quality_report(rt: Runtime, *, programme: str | None = None) -> QualityRepor
             if ids
             else []
         )
+        joined = (
+            session.exec(
+                select(IkTransition.offer_id, func.count(func.distinct(IkTransition.booking_id)))
+                .where(
+                    col(IkTransition.offer_id).in_(ids),
+                    IkTransition.to_state == BookingState.WAITLISTED,
+                )
+                .group_by(col(IkTransition.offer_id))
+            ).all()
+            if ids
+            else []
+        )
         names = schools(session, {o.host_urn for o in offers} | {f.school_urn for f in feedback})
         by_offer = {o.id: o for o in offers}
         whole = _Tally("Whole programme")
@@ -146,12 +158,13 @@ def quality_report(rt: Runtime, *, programme: str | None = None) -> QualityRepor
             for t in tallies(by_offer[offer_id]):
                 if state in _BOOKED:
                     t.booked += n
-                if state == BookingState.WAITLISTED:
-                    t.waitlisted += n
                 if state == BookingState.ATTENDED:
                     t.attended += n
                 if state == BookingState.NO_SHOW:
                     t.no_shows += n
+        for offer_id, n in joined:
+            for t in tallies(by_offer[offer_id]):
+                t.waitlisted += n
         changes: list[ChangeNote] = []
         for f in feedback:
             o = by_offer[f.offer_id]
@@ -242,7 +255,7 @@ def _csv(report: QualityReport) -> bytes:
             "offers",
             "places offered",
             "places booked",
-            "waiting list",
+            "joined a waiting list",
             "attended",
             "no-shows",
             "visitor rating",
@@ -356,6 +369,3 @@ def visit_pack_document(rt: Runtime, *, offer: int, fmt: str = "html") -> Docume
     if fmt == "html":
         return Document(f"{name}.html", MEDIA["html"], html.encode("utf-8"))
     return Document(f"{name}.pdf", MEDIA["pdf"], _pdf(html))
-
-
-_ = defaultdict

@@ -229,7 +229,7 @@ class QualityRow:
     offers: int
     places_offered: int  # schools x offers published
     places_booked: int  # schools confirmed (and later attended or not)
-    waitlisted: int
+    waitlisted: int  # schools that joined a waiting list (whether or not a place came free)
     attended: int
     no_shows: int
     visitor_rating: float | None  # mean 1-5 on the day
