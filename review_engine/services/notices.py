@@ -554,6 +554,19 @@ def _action(
     )
 
 
+def writeup_redrafted(ctx: CycleContext, host: int) -> int:
+    """The co-reviewers hear that a returned write-up has been drafted again (no transition
+    marks a redraft: call it after storing the new version). Once per version."""
+    machine = ctx.definition.parts.get(Part.WRITE_UP)
+    if machine is None:
+        return 0
+    state = ctx.state(host, Part.WRITE_UP)
+    change = StateChange(ctx.cycle_id, machine.name, "draft", state, state, school_urn=host)
+    cycle = CycleRef.of(ctx.cluster.name, ctx.cycle.academic_year)
+    found = _writeup(ctx, cycle, Event.WRITEUP_TO_AGREE, change)
+    return _queue_for(ctx, cycle, [found] if found is not None else [])
+
+
 def writeup_shared(
     session: Session,
     *,

@@ -487,3 +487,27 @@ def test_a_visit_reminder_names_the_school_and_invites_the_people_told(
     )
     [event] = Calendar.from_ical(reminders[0].attachment or "").walk("VEVENT")
     assert sorted(str(a).removeprefix("mailto:") for a in event.get("attendee")) == everyone
+
+
+def test_a_returned_write_up_drafted_again_goes_back_to_the_co_reviewers_once(
+    cycle_rt: Runtime, clock: FakeClock
+) -> None:
+    from review_engine.services import notices
+    from review_engine.services._context import open_cycle
+
+    lead, first, second = _visited(cycle_rt, clock)
+    draft_writeup(cycle_rt, CYCLE, HOST, lead)
+    writeups.return_(
+        cycle_rt.acting_as(HEADS[first]), cycle=CYCLE, host=HOST, reason="Add the evidence"
+    )
+    assert to(cycle_rt, Event.WRITEUP_RETURNED) == heads(lead)
+    returned = sent(cycle_rt, Event.WRITEUP_RETURNED)[0]
+    assert "Hollinsgate" in returned.body and "a co-reviewer, has returned" in returned.body
+    draft_writeup(cycle_rt, CYCLE, HOST, lead)  # version 2
+    as_lead = cycle_rt.acting_as(HEADS[lead])
+    for _ in range(2):
+        with as_lead.db.transaction() as session:
+            notices.writeup_redrafted(open_cycle(session, as_lead, CYCLE), HOST)
+    again = sent(cycle_rt, Event.WRITEUP_TO_AGREE)
+    assert [m.recipient for m in again] == sorted(heads(first, second) * 2)
+    assert {m.dedupe_key.split(">")[0].rsplit(":", 1)[1] for m in again} == {"v1", "v2"}
