@@ -5,6 +5,7 @@ history; each step's count in purge_log, naming nobody. SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,14 @@ from sqlmodel import SQLModel
 from review_engine.core.retention import ANONYMOUS_NAME, REMOVED, RecordKind, months_before
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.runtime import OPERATOR, Runtime
-from review_engine.services import history, people, retention, signin, transitions
+from review_engine.services import (
+    history,
+    people,
+    retention,
+    signin,
+    subject_access,
+    transitions,
+)
 from review_engine.store.schedule_tables import OutboxMessage
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR
@@ -119,10 +127,11 @@ def text_rows(table: str, columns: str) -> Any:
     return text(f"SELECT {columns} FROM {table}")
 
 
-def _id(rt: Runtime, who: str) -> int:
+def _id(rt: Runtime, role: str) -> int:
+    """The id of the head or the deputy of HOST."""
     with rt.db.engine.connect() as conn:
-        found = conn.execute(text_rows("person", "id, role")).all()
-    return next(i for i, role in found if role == who)
+        found = conn.execute(text_rows("person", "id, role, school_urn")).all()
+    return next(i for i, r, urn in found if r == role and urn == HOST)
 
 
 def test_a_held_cycle_keeps_its_text_until_released(year: Runtime, clock: FakeClock) -> None:
@@ -187,3 +196,25 @@ def test_only_a_programme_admin_purges_or_holds(year: Runtime, clock: FakeClock)
             with pytest.raises(NotPermitted):
                 call(rt)
         assert retention.show_policy(rt).holds == []  # the policy, not whose records are held
+
+
+def test_once_released_a_leaver_is_anonymised_everywhere_but_history(
+    year: Runtime, clock: FakeClock
+) -> None:
+    operator = year.acting_as(OPERATOR)
+    retention.release(operator, subject_kind="person", subject=NEW)
+    clock.set(months_before(clock.now(), -25))
+    before = snapshot(year)
+    counts = _counts(retention.purge(operator))
+    assert counts[("former_staff", "people anonymised")] == 2  # the deputy and the head
+    after = snapshot(year)
+    assert after["transitionlog"] == before["transitionlog"]
+    head = _id(year, "head")
+    gone = f"anonymised-{head}@invalid"
+    export = subject_access.export_person(operator, email=gone)
+    assert export.person["name"] == ANONYMOUS_NAME and export.person["earlier_addresses"] == []
+    sections = {s.key: s.rows for s in export.sections}
+    assert [s["version"] for s in sections["sef_versions"]] == [1, 2]  # now by "gone"
+    assert sections["history"] == []  # history keeps the address she acted under
+    text = json.dumps(subject_access.to_json(export).decode())
+    assert "Aisha" not in text and "northbrook.example" not in text
