@@ -27,7 +27,7 @@ from review_engine.core.writeup_file import WriteupFormat
 from review_engine.errors import FileFormatError, InvalidInput, NotFound, NotPermitted
 from review_engine.rules import policy
 from review_engine.runtime import Runtime
-from review_engine.services import access_log
+from review_engine.services import access_log, notices
 from review_engine.services._context import CycleContext, open_cycle
 from review_engine.store.models import Person, School, TransitionLog
 from review_engine.store.phase_tables import GoodPractice, WriteUp, WriteUpDecision
@@ -649,21 +649,20 @@ def change_sharing(
         session.add(row)
         readers_after = policy.writeup_readers(row, reviewers, members)
         assert row.id is not None
-        session.add(
-            SharingChange(
-                writeup_id=row.id,
-                at=ctx.now,
-                actor=ctx.actor.name,
-                sharing_before=before[0],
-                sharing_after=sharing.value,
-                shared_with_before=before[1],
-                shared_with_after=named,
-                reason=reason.strip(),
-            )
+        made = SharingChange(
+            writeup_id=row.id,
+            at=ctx.now,
+            actor=ctx.actor.name,
+            sharing_before=before[0],
+            sharing_after=sharing.value,
+            shared_with_before=before[1],
+            shared_with_after=named,
+            reason=reason.strip(),
         )
+        session.add(made)
         session.flush()
         reached, withdrawn = readers_after - readers_before, readers_before - readers_after
-        _tell_newly_reached(ctx, host, sorted(reached))
+        _tell_newly_reached(ctx, rt, host, sorted(reached), made)
         changes = _sharing_changes(ctx, row)
         shared = {u for c, _ in changes for u in (*c.shared_with_before, *c.shared_with_after)}
         names = ctx.records.school_names({host, *reached, *withdrawn, *shared})
@@ -675,10 +674,21 @@ def change_sharing(
         )
 
 
-def _tell_newly_reached(ctx: CycleContext, host: int, urns: list[int]) -> None:
-    """The "shared with you" notice to schools the write-up now reaches (queued in the
-    outbox in this transaction, sent after it commits)."""
-    del ctx, host, urns  # no notice module yet: see the report of issue 13, part 3
+def _tell_newly_reached(
+    ctx: CycleContext, rt: Runtime, host: int, urns: list[int], change: SharingChange
+) -> None:
+    """The "shared with you" notice to the people of schools the write-up now reaches,
+    queued in the outbox in this transaction (sent after it commits); a school withdrawn from
+    and reached again by a later change is told again."""
+    notices.writeup_shared(
+        ctx.session,
+        cycle_id=ctx.cycle_id,
+        host=host,
+        schools=urns,
+        at=ctx.now,
+        base_url=rt.settings.public_url,
+        occasion=f"sharing-{change.id}",
+    )
 
 
 def _sharing_changes(

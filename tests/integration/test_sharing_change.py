@@ -9,11 +9,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from review_engine.core.domain import SharingLevel
 from review_engine.errors import InvalidInput, NotFound, NotPermitted
 from review_engine.runtime import Runtime
 from review_engine.services import practice, writeups
+from review_engine.store.schedule_tables import OutboxMessage
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR
 from tests.integration.phase_helpers import (
@@ -101,6 +103,31 @@ def test_the_host_widens_then_the_facilitator_withdraws_and_both_hold_at_once(
     assert page.may_share and [c.reason for c in page.sharing_log] == [
         "Shared by mistake", "Other schools asked to see the phonics work"
     ]  # fmt: skip
+
+
+def shared_notices(rt: Runtime) -> list[str]:
+    """Who has been told a write-up is shared with them, one entry per message."""
+    with rt.db.transaction() as session:
+        return sorted(
+            session.exec(
+                select(OutboxMessage.recipient).where(OutboxMessage.notice == "writeup_shared")
+            ).all()
+        )
+
+
+def test_schools_newly_reached_are_told_once_per_change(
+    cycle_rt: Runtime, published: list[int]
+) -> None:
+    told = shared_notices(cycle_rt)  # the reviewers, told when it was published
+    assert HEADS[OUTSIDER] not in told and HEADS[ANOTHER] not in told
+    change(cycle_rt, HEADS[HOST], SharingLevel.NAMED, shared_with=[OUTSIDER])
+    assert shared_notices(cycle_rt) == sorted([*told, HEADS[OUTSIDER]])
+    change(cycle_rt, HEADS[HOST], SharingLevel.NAMED, shared_with=[OUTSIDER, ANOTHER])
+    assert shared_notices(cycle_rt) == sorted([*told, HEADS[OUTSIDER], HEADS[ANOTHER]])
+    change(cycle_rt, FACILITATOR, SharingLevel.REVIEWERS, reason="Withdrawn")  # nobody told
+    assert len(shared_notices(cycle_rt)) == len(told) + 2
+    change(cycle_rt, HEADS[HOST], SharingLevel.NAMED, shared_with=[OUTSIDER])  # reached again
+    assert shared_notices(cycle_rt).count(HEADS[OUTSIDER]) == 2
 
 
 def test_sharing_with_named_schools_reaches_only_them(
