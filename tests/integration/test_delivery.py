@@ -20,7 +20,7 @@ from review_engine.core.domain import Rag, SharingLevel
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import OPERATOR, Runtime
-from review_engine.services import actions, outbox, scheduling, transitions
+from review_engine.services import actions, feedback, outbox, scheduling, transitions
 from review_engine.services.tick import tick
 from review_engine.store.schedule_tables import OutboxMessage, SchedulerBeat
 from review_engine.testing import FakeClock
@@ -233,8 +233,11 @@ def test_reminders_about_a_completed_action_or_a_closed_support_plan_are_dropped
         "success_criteria": "Seen in every class on a learning walk",
         "due": date(2027, 1, 29),
     }
+    helper = next(u for u in URNS if u not in (HOST, *visitors))
     actions.add_action(host_rt, title="Daily keep-up sessions", ebi=1, **common)
-    actions.add_action(host_rt, title="Phonics catch-up groups", ebi=2, **common)
+    actions.add_action(
+        host_rt, title="Phonics catch-up groups", ebi=2, supporting_urn=helper, **common
+    )
     tick_on(cycle_rt, clock, date(2027, 2, 1))  # both overdue
     overdue = [m for m in rows(cycle_rt, notice="reminder") if m.item.startswith("action#")]
     assert sorted(m.item for m in overdue) == ["action#1", "action#2"]
@@ -255,13 +258,43 @@ def test_reminders_about_a_completed_action_or_a_closed_support_plan_are_dropped
         for m in rows(cycle_rt, notice="reminder", item="action#2")
         if m.id not in {o.id for o in overdue}
     ]
+    # The host's update tells the supporting school; the plan is closed before it goes.
+    actions.update_action(
+        host_rt, cycle=CYCLE, urn=HOST, number=2, rag=Rag.GREEN, note="Groups running"
+    )
+    [update] = rows(cycle_rt, notice="action_updated")
+    assert update.recipient == HEADS[helper]
     for trigger in ("agree_plan", "start"):
         transitions.fire(host_rt, cycle=CYCLE, machine="support", trigger=trigger, school_urn=HOST)
     actions.impact_review(cycle_rt, cycle=CYCLE, urn=HOST, override=True, reason="carried on")
     send(cycle_rt, settings)
-    [dropped] = rows(cycle_rt, message_id=week_on.message_id)
-    assert dropped.last_error == "dropped: the school's support plan is closed"
-    assert week_on.message_id not in arrived(mailbox)
+    for message in (week_on, update):
+        [dropped] = rows(cycle_rt, message_id=message.message_id)
+        assert dropped.last_error == "dropped: the school's support plan is closed"
+        assert message.message_id not in arrived(mailbox)
+
+
+def test_feedback_due_is_not_sent_once_it_was_given(
+    cycle_rt: Runtime,
+    clock: FakeClock,
+    mail: Smtp,
+) -> None:
+    mailbox, settings = mail
+    set_rotation_triads(cycle_rt, CYCLE, URNS)
+    hold_visit(cycle_rt, clock, CYCLE, HOST, date(2026, 11, 10))
+    tick_on(cycle_rt, clock, date(2026, 11, 11))  # feedback due in 7 days, from each school
+    asked = rows(cycle_rt, notice="feedback_due")
+    assert HEADS[HOST] in {m.recipient for m in asked}
+    feedback.give(
+        cycle_rt.acting_as(HEADS[HOST]), cycle=CYCLE, host=HOST, kind="immediate", usefulness=4
+    )
+    send(cycle_rt, settings)
+    after = {m.id: m for m in rows(cycle_rt, notice="feedback_due")}
+    [host_asked] = [m for m in asked if m.recipient == HEADS[HOST]]
+    assert after[host_asked.id].last_error == "dropped: the feedback was given before it was sent"
+    others = [m for m in asked if m.recipient != HEADS[HOST]]
+    assert others and all(after[m.id].sent_at is not None for m in others)
+    assert host_asked.message_id not in arrived(mailbox)
 
 
 # --- digests --------------------------------------------------------------------------------
