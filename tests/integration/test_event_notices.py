@@ -435,6 +435,7 @@ def test_feedback_is_asked_for_the_day_after_the_visit_and_reminded_until_given(
     _tick_on(cycle_rt, clock, date(2026, 11, 25))  # overdue
     late = [m for m in sent(cycle_rt, Event.FEEDBACK_DUE) if m.subject.startswith("Overdue")]
     assert [m.recipient for m in late] == heads(HOST, first, second)
+    assert late[0].subject.startswith("Overdue: your feedback on the visit to")
     assert "was due on Tuesday 24 November 2026 and has not been given yet" in late[0].body
 
 
