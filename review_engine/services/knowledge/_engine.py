@@ -238,6 +238,7 @@ def write(
                 col(table.version) == version,
             )
             .values(state=to_state, version=version + 1)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount != len(ids):  # type: ignore[attr-defined]
             raise Conflict(f"{scope.value} {', '.join(map(str, ids))}")

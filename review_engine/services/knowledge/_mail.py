@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from review_engine.core.domain import NoticeKind, Slot
 from review_engine.core.knowledge import SLOT_TIMES, SLOT_WORDS
@@ -20,7 +20,7 @@ from review_engine.documents.templating import environment
 from review_engine.services._recipients import DEFAULT_BASE_URL, recipients
 from review_engine.store.batch import insert_ignore
 from review_engine.store.knowledge_tables import IkBooking, IkOffer
-from review_engine.store.models import School
+from review_engine.store.models import Person, School
 from review_engine.store.schedule_tables import OutboxMessage
 
 LONDON = ZoneInfo("Europe/London")
@@ -137,12 +137,21 @@ def invite(
     return f"inside-knowledge-visit-{offer.id}.ics", cal.to_ical().decode("utf-8")
 
 
+def _names(session: Session, emails: set[str]) -> dict[str, str]:
+    """Registered people's names for addresses known only by e-mail (one query)."""
+    if not emails:
+        return {}
+    rows = session.exec(select(Person.email, Person.name).where(col(Person.email).in_(emails)))
+    return {email.lower(): name for email, name in rows.all()}
+
+
 def queue(session: Session, mails: Sequence[Mail], *, at: datetime, base_url: str | None) -> int:
     """Render and queue each mail once per recipient (ON CONFLICT DO NOTHING on the key)."""
     if not mails:
         return 0
     env = environment()
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    names = _names(session, {e.lower() for m in mails for e, n in m.to if e == n})
     rows: dict[str, dict[str, Any]] = {}
     for mail in mails:
         template = env.get_template(f"email/{mail.event}.txt.j2")
@@ -156,7 +165,7 @@ def queue(session: Session, mails: Sequence[Mail], *, at: datetime, base_url: st
             context = {
                 **mail.facts,
                 **mail.extra,
-                "name": name,
+                "name": names.get(email.lower(), name) if name == email else name,
                 "link": base + str(mail.facts.get("path", "/inside-knowledge")),
                 "unsubscribe": None,
                 "kind_label": "",

@@ -91,6 +91,7 @@ def _change_places(session: Session, offer: IkOffer, by: int) -> None:
         update(IkOffer)
         .where(col(IkOffer.id) == offer.id, guard)
         .values(places_taken=IkOffer.places_taken + by)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"offer {offer.id}", "its places changed")
