@@ -77,16 +77,18 @@ def build_world(rt: Runtime) -> World:
     operator = rt.acting_as(OPERATOR)
     people.add_person(operator, email=ADMIN, name="Ada Admin", role=Role.ADMIN)
     people.add_person(operator, email=OFFICER, name="Olu Officer", role=Role.PROGRAMME_LEAD)
-    people.add_person(
-        operator, email=HOST_HEAD, name="Hana Host", role=Role.HEAD, school_urn=HOST
-    )
+    people.add_person(operator, email=HOST_HEAD, name="Hana Host", role=Role.HEAD, school_urn=HOST)
     for urn in (*VISITORS, SECONDARY, LONDON):
         people.add_person(
             operator, email=head(urn), name=f"Head of {urn}", role=Role.HEAD, school_urn=urn
         )
     admin = rt.acting_as(ADMIN)
-    programme.create_programme(admin, name="Inside Knowledge", year="2026-27", first_round_topics=True)
-    programme.add_stakeholder(admin, programme=PROGRAMME, email=OFFICER, organisation="Leeds City Council")
+    programme.create_programme(
+        admin, name="Inside Knowledge", year="2026-27", first_round_topics=True
+    )
+    programme.add_stakeholder(
+        admin, programme=PROGRAMME, email=OFFICER, organisation="Leeds City Council"
+    )
     officer = rt.acting_as(OFFICER)
     for topic in ("ks2-writing", "sustainability"):
         found = nominations.nominate(
