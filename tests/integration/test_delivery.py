@@ -7,9 +7,11 @@ reason in words; messages held for a digest never go on their own."""
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -334,7 +336,7 @@ def test_the_scheduler_sends_what_its_tick_queued_and_says_so(
 ) -> None:
     mailbox, smtp_settings = mail
     # A lock key of this test's own: other test processes may run a scheduler on the server.
-    monkeypatch.setattr("review_engine.adapters.scheduler.SCHEDULER_LOCK_KEY", secrets.randbits(62))
+    monkeypatch.setattr("review_engine.adapters.leader.SCHEDULER_LOCK_KEY", secrets.randbits(62))
     clock.set(morning(date(2026, 10, 9)))
     settings = Settings(
         database_url=cycle_rt.settings.database_url,
@@ -428,3 +430,24 @@ def test_the_heartbeat_keeps_the_last_tick_beside_the_sends_between_ticks(
     status = scheduling.status(cycle_rt)
     assert (status.ok, status.error) == (True, None)
     assert status.summary.endswith("; outbox: sent 1, failed 0, dropped 0 (at 07:05)")
+
+
+def test_the_nightly_job_takes_a_backup_only_when_a_folder_is_set(
+    cycle_rt: Runtime, clock: FakeClock, tmp_path: Path
+) -> None:
+    if cycle_rt.db.engine.dialect.name == "postgresql" and shutil.which("pg_dump") is None:
+        pytest.skip("a PostgreSQL backup needs pg_dump")
+    assert cycle_rt.settings.backup_dir is None
+    assert scheduling._nightly(cycle_rt.acting_as(SCHEDULER)) is None  # no job at all
+    folder = tmp_path / "backups"
+    settings = cycle_rt.settings.model_copy(update={"backup_dir": folder})
+    scheduler = Runtime.open(settings, clock=clock, actor=SCHEDULER)
+    try:
+        job = scheduling._nightly(scheduler)
+        assert job is not None
+        clock.set(datetime(2026, 10, 2, 1, tzinfo=UTC))  # 02:00 London
+        said = job(clock.now())
+    finally:
+        scheduler.db.engine.dispose()
+    assert said.startswith("nightly backup review-2026-10-02.backup written")
+    assert (folder / "review-2026-10-02.backup").stat().st_size > 0
