@@ -427,8 +427,11 @@ def queue_reminders(
         if (k := reminder_kind(o.due, today)) is not None
         and not (o.part is Part.PEER_VISIT and k.startswith("overdue"))
     ]
-    names = _school_names(session, {u for o, _ in wanted for u in (o.urn, o.notify_urn)})
     refs = {c: notices.CycleRef.of(*labels[c].rsplit("/", 1)) for c in cycles}
+    plans = _plans_to_agree(session, cycles, refs)
+    names = _school_names(
+        session, {u for o, _ in wanted for u in (o.urn, o.notify_urn)} | {p.urn for p in plans}
+    )
     # Feedback and reflections due are counted with the reminders; plans to agree are not.
     queued = notices.queue(
         session,
@@ -437,15 +440,10 @@ def queue_reminders(
         names=names,
         base_url=base_url,
         at=at,
-        count_new=True,
+        skip_known=True,
     )
     notices.queue(
-        session,
-        _plans_to_agree(session, cycles, refs),
-        cycles=refs,
-        names=names,
-        base_url=base_url,
-        at=at,
+        session, plans, cycles=refs, names=names, base_url=base_url, at=at, skip_known=True
     )
     wanted = [(o, k) for o, k in wanted if o.event is None]
     if not wanted:

@@ -111,58 +111,73 @@ def queue(
     names: Mapping[int, str],
     base_url: str | None,
     at: datetime,
-    count_new: bool = False,
+    skip_known: bool = False,
 ) -> int:
     """Address each notice to the people who take its kind and queue one outbox row per
-    person (none twice); how many rows were offered, or with `count_new` how many were new
-    (one more query, for the tick's report)."""
+    person (none twice); how many rows were offered. With `skip_known` (the tick, which offers
+    the same work every day) rows already queued are found first (one more query) and neither
+    worded again nor counted."""
     if not pending:
         return 0
     kinds = {CATALOGUE[p.event].kind for p in pending}
     schools = {u for p in pending for u in p.to}
     takers = recipients(session, schools, kinds) if schools else {}
     people = _people(session, {i for p in pending for i in (p.facilitator, p.organiser) if i})
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
-    env = environment()
-    rows: dict[str, dict[str, Any]] = {}
-    for p in pending:
-        spec = CATALOGUE[p.event]
-        template = env.get_template(spec.template)
-        addressed: list[tuple[Recipient, int | None]] = [
-            (r, urn) for urn in p.to for r in takers.get((urn, spec.kind), ())
+    addressed: dict[str, tuple[int, Recipient, int | None]] = {}  # key: notice, to, school
+    everyone: dict[int, list[tuple[Recipient, int | None]]] = {}
+    for n, p in enumerate(pending):
+        kind = CATALOGUE[p.event].kind
+        found: list[tuple[Recipient, int | None]] = [
+            (r, urn) for urn in p.to for r in takers.get((urn, kind), ())
         ]
         if p.facilitator is not None:
             person = people.get(p.facilitator)
-            taken = _takes(person, spec.kind) if person is not None else None
+            taken = _takes(person, kind) if person is not None else None
             if taken is not None:
-                addressed.append((taken, None))
-        if not addressed:
-            continue
-        cycle = cycles[p.cycle_id]
-        attachment = _invite(p, cycle, addressed, people, at)
+                found.append((taken, None))
+        everyone[n] = found
         record = f"{p.event}:{p.cycle_id}:{p.urn}" + (f":{p.occasion}" if p.occasion else "")
-        for to, school in addressed:
-            key = f"{record}>{to.email}"
-            if key in rows:
-                continue
-            context = {
-                **p.facts,
-                "cycle": cycle.words,
-                "school": names.get(p.urn, f"school {p.urn}"),
-                "school_urn": p.urn,
-                "your_school": names.get(school, "") if school is not None else "",
-                "your_urn": school,
-                "as_host": school == p.urn,
-                "name": to.name,
-                "link": base + (p.page or cycle.page()),
-                "unsubscribe": None
-                if spec.essential
-                else unsubscribe_url(session, base_url, to.email, spec.kind.value),
-                "kind_label": spec.kind.label,
-                "names": names,
-            }
-            module = template.make_module(context)
-            rows[key] = {
+        for to, school in found:
+            addressed.setdefault(f"{record}>{to.email}", (n, to, school))
+    if skip_known and addressed:
+        conn = session.connection()
+        for chunk in chunks(list(addressed)):
+            for (key,) in conn.execute(
+                select(OutboxMessage.dedupe_key).where(
+                    in_(session, OutboxMessage.dedupe_key, chunk)
+                )
+            ):
+                addressed.pop(key, None)
+    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+    env = environment()
+    invites: dict[int, tuple[str, str] | None] = {}
+    rows = []
+    for key, (n, to, school) in addressed.items():
+        p = pending[n]
+        spec = CATALOGUE[p.event]
+        cycle = cycles[p.cycle_id]
+        if n not in invites:  # one invite per notice, its attendees everyone told of it
+            invites[n] = _invite(p, cycle, everyone[n], people, at)
+        attachment = invites[n]
+        context = {
+            **p.facts,
+            "cycle": cycle.words,
+            "school": names.get(p.urn, f"school {p.urn}"),
+            "school_urn": p.urn,
+            "your_school": names.get(school, "") if school is not None else "",
+            "your_urn": school,
+            "as_host": school == p.urn,
+            "name": to.name,
+            "link": base + (p.page or cycle.page()),
+            "unsubscribe": None
+            if spec.essential
+            else unsubscribe_url(session, base_url, to.email, spec.kind.value),
+            "kind_label": spec.kind.label,
+            "names": names,
+        }
+        module = env.get_template(spec.template).make_module(context)
+        rows.append(
+            {
                 "message_id": str(uuid.uuid5(_MESSAGE_NS, key)),
                 "dedupe_key": key,
                 "recipient": to.email,
@@ -178,16 +193,8 @@ def queue(
                 "notice": p.event.value,
                 "held_for_digest": to.digest and not spec.essential,
             }
-    if count_new and rows:
-        conn = session.connection()
-        for chunk in chunks(list(rows)):
-            for (key,) in conn.execute(
-                select(OutboxMessage.dedupe_key).where(
-                    in_(session, OutboxMessage.dedupe_key, chunk)
-                )
-            ):
-                rows.pop(key, None)
-    insert_ignore(session, OutboxMessage, list(rows.values()))
+        )
+    insert_ignore(session, OutboxMessage, rows)
     return len(rows)
 
 

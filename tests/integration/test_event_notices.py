@@ -395,6 +395,8 @@ def test_support_opened_by_the_tick_asks_for_plans(cycle_rt: Runtime, clock: Fak
     clock.set(datetime(2027, 4, 20, 6, tzinfo=UTC))  # Summer 1 has begun: support opens
     tick(cycle_rt.acting_as("scheduler"))
     assert to(cycle_rt, Event.PLAN_TO_AGREE) == heads(*URNS)
+    mine = next(m for m in sent(cycle_rt, Event.PLAN_TO_AGREE) if m.recipient == HEADS[HOST])
+    assert f"{HOST_NAME}'s published write-up" in mine.body
     tick(cycle_rt.acting_as("scheduler"))
     assert len(sent(cycle_rt, Event.PLAN_TO_AGREE)) == len(URNS)
 
