@@ -404,10 +404,22 @@ def show_offer(rt: Runtime, *, offer: int) -> OfferDetail:
         why = why_not_book(reader, programme, row, own_school, today=today, booked=bool(active))
         have = relations(reader, host_urn=row.host_urn)
         machine = _engine.compiled(session, programme).definition.record_machine(RecordScope.OFFER)
+        guard_input = KnowledgeGuardInput(
+            programme=programme,
+            offer=row,
+            today=today,
+            host_approved=manage
+            and row.topic_id in approved_topic_ids(session, programme.id, row.host_urn),
+        )
+        # What the reader may do now: their relation is among the transition's actors and
+        # its guards pass (a reason, where needed, is asked for when they do it).
         allowed = tuple(
             t
             for t in machine.allowed(row.state)
             if {h.value for h in have} & set(machine.by_state[row.state][t].actors)
+            and not any(
+                KNOWLEDGE_GUARDS[g](guard_input) for g in machine.by_state[row.state][t].guards
+            )
         )
         history: tuple[TransitionView, ...] = ()
         if manage:
