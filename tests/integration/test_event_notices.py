@@ -514,3 +514,57 @@ def test_a_returned_write_up_drafted_again_goes_back_to_the_co_reviewers_once(
     again = sent(cycle_rt, Event.WRITEUP_TO_AGREE)
     assert [m.recipient for m in again] == sorted(heads(first, second) * 2)
     assert {m.dedupe_key.split(">")[0].rsplit(":", 1)[1] for m in again} == {"v1", "v2"}
+
+
+def test_people_who_turned_every_kind_off_get_no_notice_of_any_event(
+    cycle_rt: Runtime, clock: FakeClock
+) -> None:
+    lead, first, second = URNS[1:4]  # as the rotation forms the triads
+    supporter = URNS[4]
+    for urn in (lead, supporter):
+        choose(cycle_rt, HEADS[urn], "")  # every kind off
+    assert set_rotation_triads(cycle_rt, CYCLE, URNS)[HOST] == [lead, first, second]
+    plan_visit(cycle_rt, CYCLE, HOST, VISIT)
+    visits.schedule(
+        cycle_rt.acting_as(HEADS[HOST]), cycle=CYCLE, host=HOST, on=VISIT, slot=Slot.AFTERNOON
+    )
+    clock.set(datetime(2026, 11, 17, 16, tzinfo=UTC))
+    visits.complete(cycle_rt.acting_as(HEADS[HOST]), cycle=CYCLE, host=HOST)
+    _tick_on(cycle_rt, clock, date(2026, 11, 18))
+    draft_writeup(cycle_rt, CYCLE, HOST, lead)
+    writeups.return_(cycle_rt.acting_as(HEADS[first]), cycle=CYCLE, host=HOST, reason="Evidence")
+    draft_writeup(cycle_rt, CYCLE, HOST, lead)
+    agree_writeup(cycle_rt, CYCLE, HOST, [lead, first, second])
+    writeups.publish(
+        cycle_rt.acting_as(HEADS[HOST]), cycle=CYCLE, host=HOST, sharing=SharingLevel.CLUSTER
+    )
+    head = cycle_rt.acting_as(HEADS[HOST])
+    actions.add_action(
+        head,
+        cycle=CYCLE,
+        urn=HOST,
+        ebi=1,
+        title="Keep-up sessions",
+        owner="English lead",
+        success_criteria="Seen in every class",
+        due=date(2027, 3, 1),
+        supporting_urn=supporter,
+    )
+    actions.update_action(head, cycle=CYCLE, urn=HOST, number=1, rag=Rag.GREEN, note="On track")
+    with cycle_rt.db.transaction() as session:
+        rows = list(session.exec(select(OutboxMessage)))
+    told = {(m.notice, m.recipient) for m in rows}
+    assert not {(n, r) for n, r in told if r in (HEADS[lead], HEADS[supporter])}
+    # ...while every event of the flow told the others.
+    assert {n for n, _ in told} >= {
+        e.value
+        for e in (
+            Event.TRIAD_ASSIGNED,
+            Event.VISIT_DATED,
+            Event.VISIT_MOVED,
+            Event.FEEDBACK_DUE,
+            Event.WRITEUP_TO_AGREE,
+            Event.WRITEUP_TO_AGREE_HOST,
+            Event.WRITEUP_SHARED,
+        )
+    }
