@@ -411,6 +411,9 @@ def test_a_link_the_server_refused_stays_queued_for_the_outbox(
     assert signin.deliver(heads, message_id=sent.message_id, smtp=settings) is False
     assert outbox.list_outbox(heads)[0].status == "retrying (451 4.3.0 try again later)"
     mailbox.failing = False
+    assert outbox.send_outbox(heads.acting_as(OPERATOR), smtp=settings).sent == 0  # waits
+    assert isinstance(heads.clock, FakeClock)
+    heads.clock.advance(seconds=outbox.backoff(1).total_seconds())
     assert outbox.send_outbox(heads.acting_as(OPERATOR), smtp=settings).sent == 1
     assert [m["Message-ID"] for m in mailbox.received] == [f"<{sent.message_id}@review-engine>"]
 
