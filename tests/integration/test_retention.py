@@ -218,3 +218,34 @@ def test_once_released_a_leaver_is_anonymised_everywhere_but_history(
     assert sections["history"] == []  # history keeps the address she acted under
     text = json.dumps(subject_access.to_json(export).decode())
     assert "Aisha" not in text and "northbrook.example" not in text
+
+
+def test_a_purge_reads_in_a_fixed_number_of_statements(cycle_rt: Runtime, clock: FakeClock) -> None:
+    """Nothing to purge, or a year of records past their periods: the same statements."""
+    from sqlalchemy import event
+
+    operator = cycle_rt.acting_as(OPERATOR)
+    counted: list[str] = []
+
+    def note(*args: Any) -> None:
+        counted.append(args[2])
+
+    def dry_run() -> int:
+        counted.clear()
+        event.listen(cycle_rt.db.engine, "before_cursor_execute", note)
+        try:
+            retention.purge(operator, dry_run=True)
+        finally:
+            event.remove(cycle_rt.db.engine, "before_cursor_execute", note)
+        return len(counted)
+
+    retention.hold(operator, subject_kind="person", subject=HEADS[HOST + 1], reason="A hold")
+    dry_run()  # the workflow compiled once
+    empty = dry_run()
+    _build(cycle_rt, clock)
+    people.deactivate_person(operator, email=DEPUTY)
+    transitions.fire(cycle_rt, cycle=CYCLE, machine="cycle", trigger="cancel", reason="Test")
+    clock.set(months_before(clock.now(), -80))
+    report = retention.purge(operator, dry_run=True)
+    assert report.total > 5
+    assert dry_run() == empty
