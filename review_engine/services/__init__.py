@@ -8,18 +8,23 @@ only what it needs.
 """
 
 __all__ = [
+    "access_log",
     "actions",
     "admin",
+    "backup",
     "calendars",
     "clusters",
     "cycles",
     "dashboard",
+    "digests",
     "docs",
     "drafts",
     "feedback",
     "history",
     "knowledge",
     "mywork",
+    "notice_choices",
+    "notices",
     "outbox",
     "people",
     "plans",

@@ -20,6 +20,7 @@ PAGES = {  # a part of a school's year -> its page (services name them, pages/ s
     "writeup": "write-up",
     "support": "support",
     "feedback": "feedback",
+    "access": "access",
 }
 PAGE_HEADERS = {"Cache-Control": "no-store"}  # pages carry personal data: never cached
 
