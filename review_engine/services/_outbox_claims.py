@@ -88,7 +88,7 @@ def _claim(rt: Runtime, holder: str, *, after: int, limit: int) -> _Claim:
         )
         if not pending:
             return _Claim([], 0, None)
-        reasons = why_dropped(session, pending, to_london(now).date())
+        reasons = why_dropped(session, pending, to_london(now).date(), now)
         todo = []
         for m in pending:
             if m.id in reasons:

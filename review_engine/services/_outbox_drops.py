@@ -10,9 +10,9 @@ message that waited, failed or was retried is judged as of the moment it would g
 - any of these in a cycle that is closed or cancelled.
 
 Other notices (a SEF returned, a visit cancelled with its CANCEL invite...) report an event
-that happened and always go; a message of no cycle (a sign-in link) is about no work and is
-never dropped. Set-based: a fixed number of queries per claimed batch, however many messages
-it holds.
+that happened and always go. A sign-in link is about no work: it goes unless it lapsed before
+it could be sent (the server refused it until then). Set-based: a fixed number of queries per
+claimed batch, however many messages it holds.
 
 The dedupe keys read here are written by `_due_work` (`cycle:urn:item:[date:]kind>email`)
 and `notices` (`event:cycle:urn[:occasion]>email`; an action's occasion is `#N:...`,
@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from review_engine.clock import as_utc
 from review_engine.core.domain import Rag
 from review_engine.core.notices import Event
 from review_engine.core.phases import Part, VisitState, cycle_words
@@ -54,6 +55,7 @@ VISIT_CHANGED = "the visit was held, moved or cancelled since"
 ACTION_COMPLETE = "the support action is complete"
 PLAN_CLOSED = "the school's support plan is closed"
 PLAN_AGREED = "the support plan was agreed before it was sent"
+LINK_LAPSED = "the sign-in link had lapsed before it could be sent"
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,31 @@ def about(m: OutboxMessage) -> _About | None:
     return None
 
 
-def why_dropped(session: Session, pending: list[OutboxMessage], today: date) -> dict[int, str]:
-    """The reason, in words, not to send each of `pending` that should not go (by row id)."""
+def why_dropped(
+    session: Session, pending: list[OutboxMessage], today: date, now: datetime | None = None
+) -> dict[int, str]:
+    """The reason, in words, not to send each of `pending` that should not go (by row id), as
+    of `today` (London); given `now`, sign-in links that lapsed meanwhile too."""
+    from review_engine.services.signin import LINK_LIFETIME, SIGNIN_ITEM  # it imports the outbox
+
+    lapsed = {
+        m.id: LINK_LAPSED
+        for m in pending
+        if now is not None
+        and m.id is not None
+        and m.item == SIGNIN_ITEM
+        and as_utc(m.created_at) + LINK_LIFETIME <= now
+    }
     watched = {m.id: (m, a) for m in pending if m.id is not None and (a := about(m)) is not None}
     if not watched:
-        return {}
+        return lapsed
+    return lapsed | _about_work(session, watched, today)
+
+
+def _about_work(
+    session: Session, watched: dict[int, tuple[OutboxMessage, _About]], today: date
+) -> dict[int, str]:
+    """The reasons not to send messages about a cycle's work, as of `today` (London)."""
     cycle_ids = sorted({m.cycle_id for m, _ in watched.values() if m.cycle_id is not None})
     cycles = {c.id: c for c in session.exec(select(Cycle).where(in_(session, Cycle.id, cycle_ids)))}
     definitions = {cid: compiled_for(session, c).definition for cid, c in cycles.items()}

@@ -22,7 +22,7 @@ from review_engine.core.domain import Rag, SharingLevel
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules.policy import SCHEDULER
 from review_engine.runtime import OPERATOR, Runtime
-from review_engine.services import actions, feedback, outbox, scheduling, transitions
+from review_engine.services import actions, feedback, outbox, scheduling, signin, transitions
 from review_engine.services.tick import tick
 from review_engine.store.schedule_tables import OutboxMessage, SchedulerBeat
 from review_engine.testing import FakeClock
@@ -297,6 +297,26 @@ def test_feedback_due_is_not_sent_once_it_was_given(
     others = [m for m in asked if m.recipient != HEADS[HOST]]
     assert others and all(after[m.id].sent_at is not None for m in others)
     assert host_asked.message_id not in arrived(mailbox)
+
+
+def test_a_sign_in_link_that_lapsed_while_the_server_refused_it_is_dropped(
+    cycle_rt: Runtime,
+    clock: FakeClock,
+    mail: Smtp,
+) -> None:
+    mailbox, settings = mail
+    mailbox.failing = True
+    sent = signin.request_link(
+        cycle_rt, email=HEADS[HOST], client="testclient", base_url="http://testserver"
+    )
+    assert sent.message_id is not None
+    assert signin.deliver(cycle_rt, message_id=sent.message_id, smtp=settings) is False
+    mailbox.failing = False
+    clock.advance(minutes=15)  # its next try comes after the link has lapsed
+    assert send(cycle_rt, settings).dropped == 1
+    [row] = rows(cycle_rt, message_id=sent.message_id)
+    assert row.last_error == "dropped: the sign-in link had lapsed before it could be sent"
+    assert mailbox.received == []
 
 
 # --- digests --------------------------------------------------------------------------------
