@@ -432,7 +432,7 @@ def show_offer(rt: Runtime, *, offer: int) -> OfferDetail:
             bookings=tuple(bookings),
             your_booking=yours,
             may_book=not why,
-            why_not="" if reader is None and not why else why,
+            why_not=why,
             may_manage=manage,
             allowed=allowed,
             history=history,
