@@ -185,7 +185,9 @@ class World:
         """Names and URNs of the schools this person may see nothing of."""
         found = []
         for host in URNS:
-            if not self.sees_anything(who, host) and host != IK_HOST:  # IK_HOST: in the prospectus
+            public = host == IK_HOST  # its name is in the prospectus
+            booked = host == IK_VISITOR and who.school == IK_HOST  # the host sees who booked
+            if not self.sees_anything(who, host) and not (public or booked):
                 found += [self.names[host], str(host)]
         return found
 
