@@ -151,7 +151,7 @@ def outbox_list(
             )
             for r in rows
         ],
-        optional=("queued", "next try"),
+        optional=("queued",),
     )
 
 

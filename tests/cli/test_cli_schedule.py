@@ -191,3 +191,45 @@ def test_a_bad_now_is_a_one_line_error(initialised: Invoke, now: str) -> None:
         f"error: --now {now!r} should look like 2027-01-04 or 2027-01-04T06:00"
     ]
     assert result.stdout == ""
+
+
+def test_outbox_list_says_when_a_failed_message_is_tried_again_and_why_one_was_dropped(
+    planned: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    planned("--as", "operator", "tick", "--now", "2026-10-15T07:00")  # due tomorrow
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("REVIEW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("REVIEW_SMTP_PORT", str(port))
+    monkeypatch.setenv("REVIEW_NOW", "2026-10-15T07:00")
+    sent = planned("--as", "operator", "outbox", "send")
+    assert sent.exit_code == 1
+    assert sent.stdout == "sent 0, failed 1, dropped 0\n"
+    [row] = json.loads(planned("outbox", "list", "--json").stdout)
+    assert row["status"].startswith("retrying (could not connect to 127.0.0.1:")
+    assert row["next_attempt_at"].startswith("2026-10-15T06:05")  # 07:05 London
+    listed = planned("--wide", "outbox", "list").stdout
+    assert "next try" in listed.splitlines()[1]
+    assert "15 Oct 2026 07:05" in listed  # the next try, London time
+
+    retried = planned("--as", "operator", "outbox", "retry")
+    assert retried.stdout == (
+        "1 failed messages queued again; the scheduler sends them within 5 minutes, "
+        "or send them now with `review outbox send`\n"
+    )
+    [row] = json.loads(planned("outbox", "list", "--json").stdout)
+    assert row["next_attempt_at"] is None
+
+    # Not sent until after the due date: dropped, and the list says why.
+    monkeypatch.setenv("REVIEW_NOW", "2026-10-17T07:00")
+    late = planned("--as", "operator", "outbox", "send")
+    assert (late.exit_code, late.stdout) == (0, "sent 0, failed 0, dropped 1 (no longer needed)\n")
+    [row] = json.loads(planned("outbox", "list", "--json").stdout)
+    assert row["status"] == "dropped"
+    assert row["error"] == (
+        "dropped: its moment had passed (due 16 Oct 2026): the overdue reminder follows"
+    )
+    assert "the overdue reminder follows" in planned("--wide", "outbox", "list").stdout
