@@ -397,3 +397,20 @@ def test_my_inside_knowledge(w: World) -> None:
         nominations.nominate(
             closed, programme=PROGRAMME, topic="budgets", school=CLOSED, reason="x"
         )
+
+
+def test_the_log_is_append_only_even_by_hand(w: World) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    make_offer(w)
+    for statement in (
+        "UPDATE ik_transition SET actor = 'someone else'",
+        "DELETE FROM ik_transition",
+    ):
+        with (
+            pytest.raises(DBAPIError, match="history is append-only"),
+            w.rt.db.engine.begin() as conn,
+        ):
+            conn.execute(text(statement))
+    assert len(_log(w.rt, 1)) == 2

@@ -204,6 +204,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_ik_transition_offer", "ik_transition", ["offer_id", "id"])
+    _protect_log()
+
+
+def _protect_log() -> None:
+    """The log of offer and booking transitions is append-only, like `transitionlog`: the
+    database refuses UPDATE and DELETE (and, on PostgreSQL, TRUNCATE), reusing history's
+    refusing function there."""
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER IF NOT EXISTS ik_transition_no_{verb.lower()} BEFORE {verb} "
+                "ON ik_transition BEGIN SELECT RAISE(ABORT, 'history is append-only'); END"
+            )
+        return
+    op.execute(
+        "CREATE TRIGGER ik_transition_append_only BEFORE UPDATE OR DELETE ON ik_transition "
+        "FOR EACH ROW EXECUTE FUNCTION transitionlog_append_only()"
+    )
+    op.execute(
+        "CREATE TRIGGER ik_transition_no_truncate BEFORE TRUNCATE ON ik_transition "
+        "FOR EACH STATEMENT EXECUTE FUNCTION transitionlog_append_only()"
+    )
 
 
 def downgrade() -> None:
