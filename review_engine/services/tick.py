@@ -91,7 +91,9 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
         boundaries = _apply_boundaries(session, cycles, labels, today, at, changes, actor.name)
         owed = due_work.owed_work(session, cycles, today)
         overdue = due_work.mark_overdue(session, owed, labels, today, at, changes, actor.name)
-        reminders = due_work.queue_reminders(session, owed, cycles, labels, today, at)
+        reminders = due_work.queue_reminders(
+            session, owed, cycles, labels, today, at, base_url=rt.settings.public_url
+        )
         digests = queue_digests(session, at, base_url=rt.settings.public_url)
         report = TickReport(
             at, dry_run, len(cycles), boundaries, overdue, reminders, changes,

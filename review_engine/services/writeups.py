@@ -215,6 +215,8 @@ def draft(
         ctx.records.note_writeup(row)
         if state == WriteUpState.AWAITING_DRAFT:
             ctx.fire(Part.WRITE_UP, WriteUpTrigger.DRAFT, host)
+        else:  # a new version: the co-reviewers are asked to agree it again
+            notices.writeup_redrafted(ctx, host)
         return _view(ctx, host)
 
 
