@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "review-engine@localhost"
+    # How often the scheduler sends the outbox between ticks (it also sends after each tick).
+    send_every_minutes: int = Field(default=5, ge=1, le=1440)
     # The web app's address as people reach it (behind a reverse proxy: its https:// URL);
     # links in mail start with it. Unset, `review serve` uses the address it listens on.
     public_url: str | None = None
