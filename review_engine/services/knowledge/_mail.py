@@ -18,7 +18,7 @@ from review_engine.core.domain import NoticeKind, Slot
 from review_engine.core.knowledge import SLOT_TIMES, SLOT_WORDS
 from review_engine.documents.templating import environment
 from review_engine.services._recipients import DEFAULT_BASE_URL, recipients
-from review_engine.store.batch import insert_ignore
+from review_engine.store.batch import in_, insert_ignore
 from review_engine.store.knowledge_tables import IkBooking, IkOffer
 from review_engine.store.models import Person, School
 from review_engine.store.schedule_tables import OutboxMessage
@@ -146,7 +146,8 @@ def _names(session: Session, emails: set[str]) -> dict[str, str]:
 
 
 def queue(session: Session, mails: Sequence[Mail], *, at: datetime, base_url: str | None) -> int:
-    """Render and queue each mail once per recipient (ON CONFLICT DO NOTHING on the key)."""
+    """Render and queue each mail once per recipient: a key already in the outbox is left out
+    (and ON CONFLICT DO NOTHING covers a concurrent writer); returns how many are new."""
     if not mails:
         return 0
     env = environment()
@@ -187,5 +188,14 @@ def queue(session: Session, mails: Sequence[Mail], *, at: datetime, base_url: st
                 "notice": mail.event,
                 "held_for_digest": False,
             }
+    if rows:
+        queued = set(
+            session.exec(
+                select(OutboxMessage.dedupe_key).where(
+                    in_(session, col(OutboxMessage.dedupe_key), list(rows))
+                )
+            ).all()
+        )
+        rows = {k: v for k, v in rows.items() if k not in queued}
     insert_ignore(session, OutboxMessage, list(rows.values()))
     return len(rows)

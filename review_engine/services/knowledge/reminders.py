@@ -48,6 +48,7 @@ def tick(rt: Runtime) -> TickResult:
                         (OfferState.PUBLISHED, OfferState.FULL, OfferState.HELD)
                     ),
                 )
+                .order_by(col(IkOffer.id))  # one order for every locker: no deadlock
                 .with_for_update()
             ).all()
         )
@@ -96,15 +97,16 @@ def tick(rt: Runtime) -> TickResult:
         ]
         due = owed(session, None, today)
         due = [d for d in due if d.due <= today]
-        urns = (
-            {b.school_urn for b, _ in soon}
-            | {d.school_urn for d in due}
-            | {o.host_urn for _, o in soon}
-        )
-        names = schools(session, urns)
+        offers = {o.id: o for _, o in soon}
+        missing = {d.offer_id for d in due} - set(offers)
+        if missing:
+            offers.update(
+                {o.id: o for o in session.exec(select(IkOffer).where(col(IkOffer.id).in_(missing)))}
+            )
+        urns = {b.school_urn for b, _ in soon} | {d.school_urn for d in due}
+        names = schools(session, urns | {o.host_urn for o in offers.values()})
         visit_takers = _mail.school_takers(session, urns, NoticeKind.VISITS)
         feedback_takers = _mail.school_takers(session, urns, NoticeKind.FEEDBACK)
-        offers = {o.id: o for _, o in soon}
         for b, o in soon:
             mails.append(
                 _mail.Mail(
@@ -122,7 +124,7 @@ def tick(rt: Runtime) -> TickResult:
                     school_urn=b.school_urn,
                 )
             )
-        bookings = {}
+        bookings: dict[tuple[int, int], IkBooking] = {}
         if due:
             bookings = {
                 (b.offer_id, b.school_urn): b
@@ -133,14 +135,6 @@ def tick(rt: Runtime) -> TickResult:
                     )
                 ).all()
             }
-            missing = {d.offer_id for d in due} - set(offers)
-            offers.update(
-                {
-                    o.id: o
-                    for o in session.exec(select(IkOffer).where(col(IkOffer.id).in_(missing))).all()
-                }
-            )
-            hosts.update(schools(session, {o.host_urn for o in offers.values()}))
         for d in due:
             o = offers[d.offer_id]
             booking = bookings.get((d.offer_id, d.school_urn))
@@ -156,7 +150,7 @@ def tick(rt: Runtime) -> TickResult:
                     facts={
                         **_mail.offer_facts(
                             o,
-                            hosts.get(o.host_urn) or names[o.host_urn],
+                            names[o.host_urn],
                             programme_title(programmes[o.programme_id]),
                         ),
                         "school": d.school_name,
