@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
 
-from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from review_engine.core.knowledge import (
     ACTIVE_BOOKING_STATES,
     BookingState,
     BookingTrigger,
-    OfferState,
-    OfferTrigger,
     ProgrammeActor,
     RecordScope,
     booking_state_words,
 )
 from review_engine.core.safe_text import EMAIL_MAX, NAME_MAX, check_int, check_text
-from review_engine.errors import Conflict, GuardRejected, InvalidInput, NotFound
+from review_engine.errors import GuardRejected, InvalidInput, NotFound
 from review_engine.rules.knowledge_policy import (
     acting_school,
     may_manage_offer,
@@ -41,20 +36,17 @@ from review_engine.rules.knowledge_policy import (
 )
 from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
-from review_engine.services.knowledge import _engine, _mail
+from review_engine.services.knowledge import _engine, _mail, _places
 from review_engine.services.knowledge._load import (
     booking_views,
     get_booking,
     get_school,
     lock_offer,
     now_and_today,
-    programme_title,
 )
 from review_engine.services.knowledge.agenda import QUESTION_MAX
-from review_engine.services.knowledge.offers import fill_if_full
 from review_engine.services.knowledge.views import BookingView, Practitioner
 from review_engine.store.knowledge_tables import IkBooking, IkOffer, IkProgramme, IkQuestion
-from review_engine.store.models import School
 
 
 def _practitioners(given: Sequence[Practitioner]) -> list[Practitioner]:
@@ -77,25 +69,6 @@ def _practitioners(given: Sequence[Practitioner]) -> list[Practitioner]:
         seen.add(key)
         found.append(Practitioner(name, email, role.strip()))
     return found
-
-
-def _change_places(session: Session, offer: IkOffer, by: int) -> None:
-    """Places taken +1 or -1 under the offer's lock; a conditional UPDATE so even a writer
-    without the lock could never pass the offer's size."""
-    guard = (
-        col(IkOffer.places_taken) < col(IkOffer.schools_max)
-        if by > 0
-        else col(IkOffer.places_taken) > 0
-    )
-    result = session.execute(
-        update(IkOffer)
-        .where(col(IkOffer.id) == offer.id, guard)
-        .values(places_taken=IkOffer.places_taken + by)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"offer {offer.id}", "its places changed")
-    set_committed_value(offer, "places_taken", offer.places_taken + by)
 
 
 def book(
@@ -178,8 +151,8 @@ def book(
         _engine.write(session, programme.id, [change], actor=actor.name, at=now, records=[booking])
         host = get_school(session, row.host_urn)
         if booking.state == BookingState.CONFIRMED:
-            _change_places(session, row, +1)
-            fill_if_full(session, programme, row, host, actor=actor, today=today, at=now)
+            _places.change_places(session, row, +1)
+            _places.fill_if_full(session, programme, row, host, actor=actor, today=today, at=now)
         if questions:
             session.add(
                 IkQuestion(
@@ -191,7 +164,7 @@ def book(
                 )
             )
             session.flush()
-        _tell(session, rt, programme, row, host, booking, visiting, at=now)
+        _places.tell(session, rt, programme, row, host, booking, visiting, at=now)
         return booking_views(
             session,
             [booking],
@@ -199,69 +172,6 @@ def book(
             with_questions=True,
             reflection_weeks={programme.id: programme.reflection_weeks},
         )[0]
-
-
-def _tell(
-    session: Session,
-    rt: Runtime,
-    programme: IkProgramme,
-    offer: IkOffer,
-    host: School,
-    booking: IkBooking,
-    school: School,
-    *,
-    at: datetime,
-    event: str | None = None,
-    extra: dict[str, object] | None = None,
-) -> None:
-    """Queue the notice of a booking's new state to its school's people (with the invite when
-    it holds a place)."""
-    events: dict[str, str] = {
-        BookingState.CONFIRMED: "ik_confirmed",
-        BookingState.WAITLISTED: "ik_waitlisted",
-        BookingState.CANCELLED: "ik_cancelled",
-    }
-    event = event or events.get(booking.state)
-    if event is None:
-        return
-    takers = _mail.school_takers(session, {school.urn})
-    people = _mail.booking_people(booking, takers.get(school.urn, ()))
-    position = None
-    if booking.state == BookingState.WAITLISTED:
-        position = session.exec(
-            select(IkBooking.id).where(
-                IkBooking.offer_id == offer.id,
-                IkBooking.state == BookingState.WAITLISTED,
-                col(IkBooking.id) <= booking.id,
-            )
-        ).all()
-    holds_place = booking.state == BookingState.CONFIRMED
-    mail = _mail.Mail(
-        event=event,
-        record=f"booking:{booking.id}",
-        to=people,
-        facts={
-            **_mail.offer_facts(offer, host, programme_title(programme)),
-            "school": school.name,
-            "path": f"/inside-knowledge/bookings/{booking.id}",
-        },
-        extra={
-            "position": len(position) if position is not None else None,
-            "practitioners": [p.get("name", "") for p in booking.practitioners or []],
-            "reason": "",
-            "by_host": False,
-            **(extra or {}),
-        },
-        school_urn=school.urn,
-        invite=_mail.invite(offer, host, people, at=at)
-        if holds_place
-        else (
-            _mail.invite(offer, host, people, at=at, cancelled=True, sequence=1)
-            if event == "ik_cancelled"
-            else None
-        ),
-    )
-    _mail.queue(session, [mail], at=at, base_url=rt.settings.public_url)
 
 
 def _locked_booking(
@@ -321,7 +231,7 @@ def cancel(rt: Runtime, *, booking: int, reason: str = "") -> BookingView:
         )
         host = get_school(session, offer.host_urn)
         by_host = ProgrammeActor.VISITOR not in have
-        _tell(
+        _places.tell(
             session,
             rt,
             programme,
@@ -333,8 +243,8 @@ def cancel(rt: Runtime, *, booking: int, reason: str = "") -> BookingView:
             extra={"reason": reason, "by_host": by_host},
         )
         if held_place:
-            _change_places(session, offer, -1)
-            _place_freed(
+            _places.change_places(session, offer, -1)
+            _places.place_freed(
                 session,
                 rt,
                 programme,
@@ -351,74 +261,6 @@ def cancel(rt: Runtime, *, booking: int, reason: str = "") -> BookingView:
             offers={offer.id: offer},
             reflection_weeks={programme.id: programme.reflection_weeks},
         )[0]
-
-
-def _place_freed(
-    session: Session,
-    rt: Runtime,
-    programme: IkProgramme,
-    offer: IkOffer,
-    host: School,
-    *,
-    actor: Actor,
-    today: date,
-    at: datetime,
-    after: str,
-) -> None:
-    """Give the freed place to the first school waiting (confirmed at once, and told); with
-    nobody waiting, a full offer opens again. Both fired as the system."""
-    assert programme.id is not None
-    first = session.exec(
-        select(IkBooking)
-        .where(IkBooking.offer_id == offer.id, IkBooking.state == BookingState.WAITLISTED)
-        .order_by(col(IkBooking.id))
-        .limit(1)
-    ).first()
-    if first is None:
-        if offer.state == OfferState.FULL:
-            change = _engine.fire_offer(
-                session,
-                programme,
-                offer,
-                OfferTrigger.REOPEN,
-                host_name=host.name,
-                have={ProgrammeActor.SYSTEM},
-                actor=actor,
-                today=today,
-            )
-            _engine.write(
-                session,
-                programme.id,
-                [change],
-                actor=actor.name,
-                at=at,
-                reason=f"a place came free when {after} cancelled",
-                records=[offer],
-            )
-        return
-    school = get_school(session, first.school_urn)
-    change = _engine.fire_booking(
-        session,
-        programme,
-        offer,
-        first,
-        BookingTrigger.OFFER_PLACE,
-        school=school,
-        have={ProgrammeActor.SYSTEM},
-        actor=actor,
-        today=today,
-    )
-    _engine.write(
-        session,
-        programme.id,
-        [change],
-        actor=actor.name,
-        at=at,
-        reason=f"first on the waiting list when {after} cancelled",
-        records=[first],
-    )
-    _change_places(session, offer, +1)
-    _tell(session, rt, programme, offer, host, first, school, at=at, event="ik_place_offered")
 
 
 def mark(rt: Runtime, *, booking: int, attended: bool) -> BookingView:
