@@ -593,7 +593,7 @@ def _inside_knowledge(
     ik_feedback.reflect(rt.acting_as(heads[990107]), offer=writing, changed_practice=False)
     folder = out / "inside-knowledge"
     folder.mkdir(parents=True, exist_ok=True)
-    for fmt in ("html", "csv"):
+    for fmt in ("html", "pdf", "csv"):
         doc = report.quality_document(admin, programme=IK_PROGRAMME, fmt=fmt)
         write_document(folder, doc.filename, doc.content)
     pack = report.visit_pack_document(host, offer=writing)
