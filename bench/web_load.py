@@ -23,8 +23,17 @@ is created and dropped.
 in and fetches the programme view of every cluster (`GET /dashboard`, 1,300 schools) N times
 one after another, then N times from 10 clients at once, and the CSV N times; prints p50/p95.
 
+`--prospectus N`: instead of the heads, Inside Knowledge's public prospectus at national
+scale, built as bench/ik_scale.py builds it: 20,000 schools across England's nine regions
+(`--ik-schools`) and 1,000 published visit offers (`--ik-offers`, five per approved host, made
+through the services); N searches (`review serve`'s /prospectus page, by
+topic, region, phase, dates, words, distance from a URN or a postcode, and combinations, a
+page at a time) one after another with no sign-in, then the same N from 10 readers at once;
+prints p50/p95/p99 per kind and the searches' p95 against 200 ms.
+
 Run: .venv/bin/python bench/web_load.py [--heads 100] [--seconds 60] [--clusters 260] [--quick]
      [--dashboard 20]
+     .venv/bin/python bench/web_load.py --prospectus 500 [--ik-schools 20000] [--ik-offers 1000]
 """
 
 from __future__ import annotations
@@ -46,18 +55,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
-import httpx
+import httpx2 as httpx  # the project depends on httpx2 (its fork; same API)
 from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from review_engine.config import Settings, normalise_url
 from review_engine.core.domain import Role
 from review_engine.core.frameworks import get_framework
+from review_engine.core.knowledge import ProspectusQuery
 from review_engine.core.sef_file import FORM_QUESTION, SefFormat, form_field, parse
 from review_engine.runtime import OPERATOR, Runtime
 from review_engine.services import admin, calendars, clusters, cycles, signin, transitions
 from review_engine.store.models import Person, School
+from review_engine.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "review_engine" / "samples"
@@ -572,6 +584,117 @@ def show_first_traceback(log: Path) -> None:
             return
 
 
+# --- Inside Knowledge: the public prospectus ------------------------------------------------
+
+PROSPECTUS_TARGET_P95 = 0.2  # seconds: a prospectus search within 200 ms for 19 in 20
+PROSPECTUS_CLIENTS = 10
+
+
+def build_prospectus(url: str, n_schools: int, n_offers: int, folder: Path) -> list[int]:
+    """Inside Knowledge at national scale, as bench/ik_scale.py builds it: `n_schools` schools
+    across England's regions, 200 approved hosts and `n_offers` published offers (made through
+    the services). The URNs of the schools."""
+    import ik_scale  # bench/, beside this script
+
+    settings = Settings(database_url=url, data_dir=folder)
+    admin.init_database(settings)
+    rt = Runtime.open(settings, clock=FakeClock(ik_scale.START), actor=OPERATOR)
+    try:
+        urns, _ = ik_scale.build(rt, n_schools, n_offers)
+        return urns
+    finally:
+        rt.db.engine.dispose()
+
+
+def prospectus_address(query: ProspectusQuery) -> str:
+    """The prospectus page's address for a search, as its form sends it."""
+    values = {
+        "topic": query.topic,
+        "region": query.region,
+        "phase": query.phase,
+        "from": query.date_from.isoformat() if query.date_from else None,
+        "to": query.date_to.isoformat() if query.date_to else None,
+        "q": query.text,
+        "near": query.near,
+        "within": f"{query.within_km:g}" if query.within_km else None,
+        "page": str(query.page) if query.page > 1 else None,
+    }
+    return "/prospectus?" + urlencode({k: v for k, v in values.items() if v})
+
+
+def prospectus_searches(urns: list[int], n: int) -> list[tuple[str, str]]:
+    """N searches as readers make them, every kind in turn (bench/ik_scale.py's ten kinds:
+    everything, topic, region, a later page, phase and topic, a date range, words, near a
+    URN, within 40 km of a postcode, region with topic and words): (kind, address)."""
+    import ik_scale
+
+    found: list[tuple[str, str]] = []
+    for i in range(n):
+        kinds = ik_scale.searches(urns, i)
+        kind = list(kinds)[i % len(kinds)]
+        found.append((kind, prospectus_address(kinds[kind])))
+    return found
+
+
+async def prospectus_load(base: str, urns: list[int], times: int) -> Tally:
+    """The searches one at a time (an offer's page after every tenth), then the same searches
+    from 10 readers at once; no sign-in."""
+    tally = Tally()
+    searches = prospectus_searches(urns, times)
+    offer_link = re.compile(r'href="(/prospectus/offers/\d+)"')
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as client:
+        first = await call(tally, "prospectus (first)", client, "GET", "/prospectus")
+        if first is None or first.status_code != 200 or not offer_link.search(first.text):
+            tally.notes.append("the prospectus did not answer 200 with a list of visits")
+        for n, (kind, address) in enumerate(searches):
+            answer = await call(tally, f"search: {kind}", client, "GET", address)
+            found = offer_link.search(answer.text) if answer is not None else None
+            if found and n % 10 == 0:
+                await call(tally, "an offer's page", client, "GET", found.group(1))
+
+    async def reader(k: int) -> None:
+        async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as c:
+            for kind, address in searches[k::PROSPECTUS_CLIENTS]:
+                await call(tally, f"{PROSPECTUS_CLIENTS} at once: {kind}", c, "GET", address)
+
+    await asyncio.gather(*(reader(k) for k in range(PROSPECTUS_CLIENTS)))
+    return tally
+
+
+def run_prospectus(url: str, folder: Path, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    urns = build_prospectus(url, args.ik_schools, args.ik_offers, folder)
+    print(
+        f"built {len(urns):,} schools and {args.ik_offers:,} published Inside Knowledge offers "
+        f"in {time.perf_counter() - started:.1f} s (PostgreSQL)"
+    )
+    with serving(url, folder, args.workers) as site:
+        print(
+            f"review serve --workers {args.workers} at {site}; {args.prospectus} searches one at "
+            f"a time, then the same from {PROSPECTUS_CLIENTS} readers at once (no sign-in)"
+        )
+        started = time.perf_counter()
+        tally = asyncio.run(prospectus_load(site, urns, args.prospectus))
+        elapsed = time.perf_counter() - started
+    show_first_traceback(folder / "serve.log")
+    errors, _ = report(tally, elapsed)
+    failed = bool(errors or tally.unexpected or tally.notes)
+    for label, prefix in (
+        ("one at a time", "search: "),
+        (f"{PROSPECTUS_CLIENTS} at once", f"{PROSPECTUS_CLIENTS} at once: "),
+    ):
+        seconds = [s.seconds for s in tally.samples if s.kind.startswith(prefix)]
+        _, p95, _ = percentiles(seconds)
+        met = p95 <= PROSPECTUS_TARGET_P95
+        failed |= not met and prefix == "search: "
+        print(
+            f"prospectus search p95, {label}: {p95 * 1000:.0f} ms over {len(seconds):,} "
+            f"searches against a target of {PROSPECTUS_TARGET_P95 * 1000:.0f} ms: ratio "
+            f"{p95 / PROSPECTUS_TARGET_P95:.2f} ({'met' if met else 'MISSED'})"
+        )
+    return 1 if failed else 0
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -603,6 +726,15 @@ def main() -> int:
         metavar="N",
         help="then fetch the programme view N times as a programme admin (and from 10 clients)",
     )
+    parser.add_argument(
+        "--prospectus",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: N prospectus searches over Inside Knowledge at national scale",
+    )
+    parser.add_argument("--ik-schools", type=int, default=20_000)
+    parser.add_argument("--ik-offers", type=int, default=1_000)
     args = parser.parse_args()
     if args.quick:
         args.heads, args.seconds = 10, 10
@@ -627,6 +759,8 @@ def main() -> int:
 
 
 def run(url: str, folder: Path, args: argparse.Namespace) -> int:
+    if args.prospectus:
+        return run_prospectus(url, folder, args)
     started = time.perf_counter()
     schools = build(url, args.clusters, args.size, folder)
     print(
