@@ -423,6 +423,7 @@ MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 MAX_TERMS = 6
 MAX_KM = 1000.0
+MAX_PAGE = 10_000
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 
 
@@ -465,8 +466,8 @@ class ProspectusQuery:
 
     def checked(self) -> ProspectusQuery:
         """The query, or InvalidInput naming the first bad filter."""
-        if self.page < 1:
-            raise InvalidInput(f"page {self.page}: pages start at 1")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(f"page {self.page}: pages run from 1 to {MAX_PAGE:,}")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(f"{self.per_page} per page: between 1 and {MAX_PER_PAGE}")
         if self.date_from and self.date_to and self.date_to < self.date_from:

@@ -90,7 +90,9 @@ def test_postcodes_and_search_words() -> None:
 @pytest.mark.parametrize(
     ("query", "problem"),
     [
-        (ProspectusQuery(page=0), "pages start at 1"),
+        (ProspectusQuery(page=0), "pages run from 1 to 10,000"),
+        (ProspectusQuery(page=10**30), "pages run from 1"),
+        (ProspectusQuery(near="990101", within_km=float("nan")), "between 0 and 1000"),
         (ProspectusQuery(per_page=500), "between 1 and 100"),
         (ProspectusQuery(region="Narnia"), "region 'Narnia'"),
         (ProspectusQuery(within_km=10), "needs a school to measure from"),
@@ -101,7 +103,17 @@ def test_postcodes_and_search_words() -> None:
         ),
         (ProspectusQuery(phase="infants"), "phase 'infants'"),
     ],
-    ids=["page", "per-page", "region", "distance-alone", "too-far", "dates", "phase"],
+    ids=[
+        "page",
+        "huge-page",
+        "nan-km",
+        "per-page",
+        "region",
+        "distance-alone",
+        "too-far",
+        "dates",
+        "phase",
+    ],
 )
 def test_a_bad_search_filter_is_one_line(query: ProspectusQuery, problem: str) -> None:
     with pytest.raises(InvalidInput, match=problem):
