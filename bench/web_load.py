@@ -638,11 +638,14 @@ def prospectus_searches(urns: list[int], n: int) -> list[tuple[str, str]]:
 
 async def prospectus_load(base: str, urns: list[int], times: int) -> Tally:
     """The searches one at a time (an offer's page after every tenth), then the same searches
-    from 10 readers at once; no sign-in."""
+    from 10 readers at once; no sign-in. First the floor every request pays here (GET
+    /healthz), so a page's own cost can be read off."""
     tally = Tally()
     searches = prospectus_searches(urns, times)
     offer_link = re.compile(r'href="(/prospectus/offers/\d+)"')
     async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as client:
+        for _ in range(20):  # the floor: a request that does no work (no page, no database)
+            await call(tally, "floor: /healthz", client, "GET", "/healthz")
         first = await call(tally, "prospectus (first)", client, "GET", "/prospectus")
         if first is None or first.status_code != 200 or not offer_link.search(first.text):
             tally.notes.append("the prospectus did not answer 200 with a list of visits")
