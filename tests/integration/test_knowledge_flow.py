@@ -32,6 +32,7 @@ from review_engine.services.knowledge import (
 )
 from review_engine.services.knowledge.views import Practitioner
 from review_engine.store.knowledge_tables import IkTransition
+from review_engine.store.privacy_tables import AccessLog
 from review_engine.store.schedule_tables import OutboxMessage
 from tests.integration.knowledge_helpers import (
     CLOSED,
@@ -349,6 +350,11 @@ def test_agenda_visit_feedback_reflection_and_the_quality_report(w: World) -> No
         report.quality_document(w.admin, fmt="docx")
     pack = report.visit_pack_document(w.host, offer=offer.id).content.decode()
     assert "Teacher A 710002" in pack and "How do you teach editing?" in pack
+    with w.rt.db.transaction() as session:  # it names people: its reading is logged
+        logged = session.exec(select(AccessLog)).all()
+    assert [(a.actor, a.action, a.record, a.cycle_id, a.school_urn) for a in logged] == [
+        ("head@oak.example.org", "downloaded", "visit_pack", None, HOST)
+    ]
 
 
 def test_cancelling_an_offer_cancels_and_tells_its_schools(w: World) -> None:

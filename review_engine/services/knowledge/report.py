@@ -25,6 +25,7 @@ from review_engine.documents.templating import environment
 from review_engine.errors import InvalidInput, NotFound
 from review_engine.rules.knowledge_policy import may_manage_offer, require_admin, viewer
 from review_engine.runtime import Runtime
+from review_engine.services.access_log import Action, Read, Record, note_many
 from review_engine.services.knowledge._load import (
     booking_views,
     find_programme,
@@ -315,14 +316,29 @@ def quality_document(rt: Runtime, *, programme: str | None = None, fmt: str = "h
 
 
 def visit_pack(rt: Runtime, *, offer: int) -> VisitPack:
-    """The host's visit pack: visitors, practitioners, questions, agenda (host, admin)."""
+    """The host's visit pack: visitors, practitioners, questions, agenda (host, admin). It
+    names people, so reading it is recorded in the access log (viewed)."""
+    return _visit_pack(rt, offer, Action.VIEWED, "")
+
+
+def _visit_pack(rt: Runtime, offer: int, action: Action, detail: str) -> VisitPack:
     check_int(offer, "offer")
     now, today = now_and_today(rt.clock.now())
     with rt.db.transaction() as session:
         reader = viewer(session, rt.actor)
         row = get_offer(session, offer)
-        if row is None or not may_manage_offer(reader, host_urn=row.host_urn):
+        if row is None or reader is None or not may_manage_offer(reader, host_urn=row.host_urn):
             raise NotFound("offer", offer)
+        note_many(
+            session,
+            rt,
+            actor=reader.name,
+            cycle_id=None,
+            action=action,
+            reads=[
+                Read(row.host_urn, Record.VISIT_PACK, f"Inside Knowledge offer {offer} {detail}")
+            ],
+        )
         programme = session.get(IkProgramme, row.programme_id)
         assert programme is not None and programme.id is not None
         rows = list(
@@ -354,7 +370,7 @@ def visit_pack(rt: Runtime, *, offer: int) -> VisitPack:
 def visit_pack_document(rt: Runtime, *, offer: int, fmt: str = "html") -> Document:
     """The visit pack rendered as html or pdf (host, admin)."""
     fmt = _check_format(fmt, ("html", "pdf"))
-    pack = visit_pack(rt, offer=offer)
+    pack = _visit_pack(rt, offer, Action.DOWNLOADED, fmt)
     name = safe_filename(f"visit pack {pack.offer.host_name} {pack.offer.visit_date:%Y-%m-%d}")
     html = (
         environment()
