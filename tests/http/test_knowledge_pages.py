@@ -681,3 +681,44 @@ def test_each_page_issues_as_many_statements_for_many_offers_and_bookings_as_for
     many = measure()
     differ = {k: (few[k], many[k]) for k in few if few[k] != many[k]}
     assert not differ, f"statements grow with offers and bookings: {differ}"
+
+
+def test_an_admin_makes_an_offer_for_a_host_and_runs_any_booking(
+    ik: Round, cycle_rt: Runtime, signed_in: SignedIn
+) -> None:
+    theirs = book(cycle_rt, ik.offer, VISITOR)
+    admin = signed_in(ADMIN)
+    form = admin.get("/inside-knowledge/offers/new")
+    assert form.status_code == 200
+    assert "Host school&#39;s URN" in form.text and "Sustainability" in form.text
+    no_host = post(
+        admin,
+        "/inside-knowledge/offers/new",
+        topic="budgets",
+        title="T",
+        summary="S",
+        visit_date="2027-02-09",
+        slot="morning",
+        schools="3",
+        practitioners="1",
+        booking_deadline="2027-01-29",
+    )
+    assert no_host.status_code == 400 and "Enter the host school&#39;s URN" in no_host.text
+    made = post(
+        admin,
+        "/inside-knowledge/offers/new",
+        host=str(HOST),
+        topic="budgets",
+        title="Governors and the budget",
+        summary="S",
+        visit_date="2027-02-09",
+        slot="morning",
+        schools="3",
+        practitioners="1",
+        booking_deadline="2027-01-29",
+    )
+    assert made.status_code == 303, made.text
+    page = admin.get(made.headers["location"])
+    assert "Governors and the budget" in page.text and HOST_NAME in page.text
+    booking = admin.get(f"/inside-knowledge/bookings/{theirs}")
+    assert booking.status_code == 200 and VISITOR_NAME in booking.text
