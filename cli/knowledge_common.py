@@ -50,6 +50,8 @@ def offer_line(o: OfferView) -> str:
 
 
 def offers_table(title: str, found: list[OfferView] | tuple[OfferView, ...]) -> None:
+    """Offers, one a row; the distance shown when they were found near a school."""
+    near = any(o.distance_km is not None for o in found)
     table(
         title,
         ["number", "visit", "host", "region", "topic", "date", "suits", "places", "km", "status"],
@@ -69,7 +71,7 @@ def offers_table(title: str, found: list[OfferView] | tuple[OfferView, ...]) -> 
             )
             for o in found
         ],
-        optional=("region", "topic", "suits", "km"),
+        optional=("region", "topic", "suits") + (() if near else ("km",)),
     )
 
 
