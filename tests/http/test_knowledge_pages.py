@@ -198,6 +198,9 @@ def test_a_wrong_search_is_said_beside_its_field_and_changes_nothing(
     unknown = reader.get("/prospectus", params={"near": "ZZ9 9ZZ"})
     assert unknown.status_code == 400
     assert "No school has the URN or postcode ZZ9 9ZZ" in unknown.text
+    swapped = reader.get("/prospectus", params={"near": "ZZ9 9ZZ"}, headers={"HX-Request": "true"})
+    assert swapped.status_code == 200  # htmx swaps only a 2xx answer in
+    assert "No school has the URN or postcode ZZ9 9ZZ" in swapped.text
     far = reader.get("/prospectus", params={"within": "30"})
     assert far.status_code == 400
     assert "Enter your school&#39;s URN or postcode to search by distance" in far.text

@@ -109,6 +109,11 @@ def test_a_visitor_finds_an_offer_signs_in_books_and_sees_the_agenda(
         "Inside Knowledge: visits to schools that excel"
     )
     checked(page, "the prospectus, no sign-in")
+    page.get_by_label("Near your school").fill("ZZ9 9ZZ")
+    search(page)
+    expect(page.get_by_role("alert")).to_contain_text("No school has the URN or postcode ZZ9 9ZZ")
+    checked(page, "the prospectus, a postcode nobody has")
+    page.get_by_label("Near your school").fill("")
     page.get_by_label("Words").fill("journals")
     page.get_by_label("Region").select_option("North West")
     search(page)

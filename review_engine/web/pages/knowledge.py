@@ -134,7 +134,10 @@ def prospectus_page(request: Request) -> Response:
         choices = found.choices if found is not None else prospectus.choices(rt)
     except NotFound:
         choices = None
-    status = 400 if (search.errors or search.summary) else 200
+    # A search with a mistake answers 400, except to htmx, which swaps only a 2xx answer in:
+    # it gets the same page (the mistakes beside their fields) as a 200.
+    wrong = bool(search.errors or search.summary)
+    status = 400 if wrong and request.headers.get("HX-Request") != "true" else 200
     return render(
         request,
         "ik_prospectus.html",
