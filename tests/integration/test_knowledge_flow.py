@@ -201,6 +201,15 @@ def test_booking_fills_the_offer_then_waits_in_order_and_a_cancellation_moves_th
     assert ("ik_waitlisted", head(C)) in sent
     assert ("ik_place_offered", head(C)) in sent and ("ik_place_offered", head(D)) not in sent
     assert ("ik_cancelled", head(A)) in sent
+    to_host = [m for m in _outbox(w.rt) if m.notice == "ik_host_booking"]
+    assert {m.recipient for m in to_host} == {"head@oak.example.org"}
+    day = "your visit on Wednesday 14 October 2026"
+    assert [m.subject.removeprefix("Inside Knowledge: ") for m in to_host][:3] == [
+        f"Ash Primary School has a place on {day}",
+        f"Birch Primary School has a place on {day}",
+        f"Cedar Primary School joined the waiting list for {day}",
+    ]
+    assert "Places left: 0; schools on the waiting list: 1." in to_host[2].body
     confirmed = next(m for m in _outbox(w.rt) if m.notice == "ik_confirmed")
     assert confirmed.cycle_id is None and confirmed.attachment_name is not None
     assert "UID:ik-offer-" in (confirmed.attachment or "")

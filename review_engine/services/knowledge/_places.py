@@ -1,13 +1,14 @@
 """The places of an offer: taken and freed under the offer's lock, the offer filled and
 reopened, a freed place given to the first school waiting, and each school told of its
-booking's new state (with the calendar invite when it holds a place). Used inside the
-booking and offer services' transactions; the consequences are fired as the system."""
+booking's new state (with the calendar invite when it holds a place), and the host too.
+Used inside the booking and offer services' transactions; the consequences are fired as the
+system."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -147,6 +148,7 @@ def place_freed(
     )
     change_places(session, offer, +1)
     tell(session, rt, programme, offer, host, first, school, at=at, event="ik_place_offered")
+    tell_host(session, rt, programme, offer, host, first, school, at=at)
 
 
 def tell(
@@ -208,5 +210,54 @@ def tell(
             if event == "ik_cancelled"
             else None
         ),
+    )
+    _mail.queue(session, [mail], at=at, base_url=rt.settings.public_url)
+
+
+_HOST_WORDS: dict[str, str] = {
+    BookingState.CONFIRMED: "has a place on",
+    BookingState.WAITLISTED: "joined the waiting list for",
+    BookingState.CANCELLED: "cancelled its booking on",
+}
+
+
+def tell_host(
+    session: Session,
+    rt: Runtime,
+    programme: IkProgramme,
+    offer: IkOffer,
+    host: School,
+    booking: IkBooking,
+    school: School,
+    *,
+    at: datetime,
+) -> None:
+    """Queue the host's notice of a booking's new state (to whoever made the offer and the
+    host's people who take visit notices), with the places left and the schools waiting."""
+    what = _HOST_WORDS.get(booking.state)
+    if what is None:
+        return
+    takers = _mail.school_takers(session, {host.urn}).get(host.urn, [])
+    to = [(offer.created_by, offer.created_by), *takers]
+    waiting = session.exec(
+        select(func.count())
+        .select_from(IkBooking)
+        .where(IkBooking.offer_id == offer.id, IkBooking.state == BookingState.WAITLISTED)
+    ).one()
+    mail = _mail.Mail(
+        event="ik_host_booking",
+        record=f"booking:{booking.id}:{booking.state}",
+        to=tuple(to),
+        facts={
+            **_mail.offer_facts(offer, host, programme_title(programme)),
+            "school": school.name,
+            "path": f"/inside-knowledge/offers/{offer.id}",
+        },
+        extra={
+            "what": what,
+            "places_left": max(0, offer.schools_max - offer.places_taken),
+            "waiting": waiting,
+        },
+        school_urn=host.urn,
     )
     _mail.queue(session, [mail], at=at, base_url=rt.settings.public_url)

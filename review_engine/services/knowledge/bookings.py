@@ -165,6 +165,7 @@ def book(
             )
             session.flush()
         _places.tell(session, rt, programme, row, host, booking, visiting, at=now)
+        _places.tell_host(session, rt, programme, row, host, booking, visiting, at=now)
         return booking_views(
             session,
             [booking],
@@ -242,6 +243,8 @@ def cancel(rt: Runtime, *, booking: int, reason: str = "") -> BookingView:
             at=now,
             extra={"reason": reason, "by_host": by_host},
         )
+        if ProgrammeActor.HOST not in have:
+            _places.tell_host(session, rt, programme, offer, host, row, school, at=now)
         if held_place:
             _places.change_places(session, offer, -1)
             _places.place_freed(
