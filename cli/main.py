@@ -117,7 +117,7 @@ COMMANDS: dict[str, Lazy] = {
     "feedback": Lazy("support:feedback_app", "Feedback on visits."),
     "calendar": Lazy("calendar:app", "Term calendars."),
     "scheduler": Lazy("schedule:scheduler_app", "The scheduler service."),
-    "outbox": Lazy("schedule:outbox_app", "Reminders waiting to be sent."),
+    "outbox": Lazy("schedule:outbox_app", "Reminders and notices: sent, waiting or failed."),
     "docs": Lazy("docs:app", "Documents: SEF summary, visit pack, reports."),
     "retention": Lazy("privacy:retention_app", "How long records are kept; holds; the purge."),
     "access": Lazy("access:app", "Who viewed or downloaded a cycle's records."),
