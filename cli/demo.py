@@ -134,10 +134,10 @@ def _where_it_ended(rt: Runtime, cycle: str) -> None:
     say(f"[bold]The cycle is {status.state}[/bold]; its {len(status.schools)} schools:")
     _wrap("; ".join(phases), indent="  ")
     changes = len(history.history(rt, cycle=cycle))
-    queued = len(outbox.list_outbox(rt))
+    queued = outbox.list_outbox(rt)
     say(
         f"{changes} changes in its history; {len(status.overdue)} overdue, "
-        f"{len(status.missing_feedback)} feedback missing; {queued} reminders queued"
+        f"{len(status.missing_feedback)} feedback missing; {len(queued)} notices queued"
     )
 
 
@@ -225,14 +225,17 @@ def _how_to_open(run: demo_run.DemoRun) -> None:
                 f"the facilitator ({demo_run.FACILITATOR})",
                 signin.issue_link(rt, email=demo_run.FACILITATOR, base_url=base),
             ),
+            (
+                f"the programme admin, for Inside Knowledge ({demo_run.ADMIN})",
+                signin.issue_link(rt, email=demo_run.ADMIN, base_url=base),
+            ),
         ]
     finally:
         rt.db.engine.dispose()
     say("\nOpen the demo year in the browser:")
     say(escape(f"  {review} serve --database {database}"))
-    say(f"then go to {base} and sign in with one of these links (each")
-    say("works once, within 15 minutes; no mail is sent in the demo):")
+    say(f"then sign in at {base} with a link below (one use, 15 minutes):")
     for who, link in links:
         say(f"  {who}:\n    {link}")
-    say("A fresh link (with REVIEW_DATABASE_URL set as above):")
-    say(escape(f"  {review} people sign-in-link EMAIL"))
+    say(f"Inside Knowledge's prospectus needs no sign-in: {base}/prospectus")
+    say(escape(f"A fresh link: {review} people sign-in-link EMAIL (REVIEW_DATABASE_URL as above)"))

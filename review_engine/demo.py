@@ -298,6 +298,8 @@ def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], sa
         )
         day = date.fromisoformat(_VISIT_DAYS[n])
         slot = Slot.MORNING if n % 2 == 0 else Slot.AFTERNOON
+        if n == 0:  # first dated for the afternoon, then moved: the triad hears of both
+            visits.schedule(as_host, cycle=cycle, host=host, on=day, slot=Slot.AFTERNOON)
         visits.schedule(as_host, cycle=cycle, host=host, on=day, slot=slot)
         visits.set_agenda(  # the usual outline of a morning or an afternoon visit
             as_host,
@@ -333,7 +335,8 @@ def _visits(rt: Runtime, clock: FakeClock, cycle: str, heads: dict[int, str], sa
         clock.advance(days=5)
         _write_up(rt, cycle, heads, row)
     say(
-        "peer review: each host set its focus, dated its visit (a closed day was refused) "
+        "peer review: each host set its focus, dated its visit (a closed day was refused; "
+        "one visit moved to the morning) "
         "and agreed an agenda; every visit happened; immediate feedback given"
     )
     entries = practice.list_practice(rt, cluster=CLUSTER)

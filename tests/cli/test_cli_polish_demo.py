@@ -51,8 +51,9 @@ def test_the_demo_story_fits_and_every_suggested_command_works(tmp_path: Path) -
             break
         commands.append(line.strip())
     assert len(commands) >= 5
-    fresh = lines.index("A fresh link (with REVIEW_DATABASE_URL set as above):")
-    commands.append(lines[fresh + 1].strip().replace("EMAIL", "head@northbrook.example"))
+    fresh = next(line for line in lines if line.startswith("A fresh link: "))
+    command = fresh.removeprefix("A fresh link: ").split(" (", 1)[0]
+    commands.append(command.replace("EMAIL", "head@northbrook.example"))
     for command in commands:
         ran = subprocess.run(
             ["bash", "-c", "; ".join([*setup, command])],

@@ -193,6 +193,7 @@ def test_each_event_reached_its_people_once(year: Year) -> None:
         Event.SEF_RETURNED,
         Event.TRIAD_ASSIGNED,
         Event.VISIT_DATED,
+        Event.VISIT_MOVED,
         Event.WRITEUP_TO_AGREE,
         Event.WRITEUP_TO_AGREE_HOST,
         Event.WRITEUP_RETURNED,
