@@ -39,6 +39,17 @@ def test_the_facilitator_adds_a_school_and_one_leaves(
     assert _members(cycle_rt) == before
 
 
+def test_the_facilitator_finds_each_schools_notice_routing_from_the_cluster(
+    cycle_rt: Runtime, signed_in: SignedIn
+) -> None:
+    client = signed_in(FACILITATOR)
+    page = client.get(PAGE)
+    for urn in _members(cycle_rt):
+        assert f'href="/schools/{urn}/notices"' in page.text
+    routing = client.get("/schools/990101/notices")
+    assert routing.status_code == 200
+
+
 def test_a_head_cannot_change_the_members(cycle_rt: Runtime, signed_in: SignedIn) -> None:
     head = signed_in(HEADS[990101])
     token = csrf_of(head, head.get("/").text)
