@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import case, delete, func, update
 from sqlmodel import Session, col, select
@@ -46,6 +47,7 @@ RATE_WINDOW = timedelta(minutes=15)
 
 TOKEN_MAX = 200  # longer "tokens" are refused before any query
 URL_MAX = 500  # the web app's own address, links start with it
+NEXT_MAX = 500  # where to go after signing in: a path on this site, at most this long
 CLIENT_MAX = 100  # a client's address as stored (an IPv6 address is at most 45)
 API_PREFIX = "rvw_"
 SIGNIN_ITEM = "signin"  # the outbox item of a sign-in message (never a cycle's reminder)
@@ -63,6 +65,28 @@ def _bounded(token: str) -> bool:
 
 # --- sign-in links ---------------------------------------------------------------------------
 
+HOME = "/"  # My work: where a sign-in lands without (or with a refused) `next`
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site ("/prospectus/offers/7"), never
+    another site (no open redirect): anything else, or longer than NEXT_MAX, is My work."""
+    if not target or len(target) > NEXT_MAX or not target.startswith("/"):
+        return HOME
+    # "//host" and "/\host" name another host; browsers drop tabs and newlines, so
+    # "/\t/host" would become "//host".
+    if target.startswith("//") or "\\" in target or not target.isprintable():
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return HOME
+    return target
+
+
+def _with_next(url: str, next_path: str) -> str:
+    """The link, carrying where to go after signing in (checked again when it is used)."""
+    return url if next_path == HOME else f"{url}?next={quote(next_path, safe='')}"
+
 
 @dataclass(frozen=True)
 class LinkSent:
@@ -70,11 +94,15 @@ class LinkSent:
     url: str | None  # the link itself (for the server log on a laptop trial); None likewise
 
 
-def request_link(rt: Runtime, *, email: str, client: str, base_url: str) -> LinkSent:
+def request_link(
+    rt: Runtime, *, email: str, client: str, base_url: str, next_path: str = HOME
+) -> LinkSent:
     """Queue a single-use sign-in link for a registered, active person; an unknown address
     queues nothing but is counted and limited the same (`RateLimited`), so the answer tells
-    nobody who is registered."""
+    nobody who is registered. The link carries `next_path` (if `safe_next` keeps it), where
+    pressing Sign in leads."""
     email = _checked_email(email)
+    next_path = safe_next(next_path)
     _check_base_url(base_url)
     client = client[:CLIENT_MAX]
     address = _hash(email)
@@ -89,6 +117,7 @@ def request_link(rt: Runtime, *, email: str, client: str, base_url: str) -> Link
             return LinkSent(message_id=None, url=None)
         assert person.id is not None
         token_hash, url = _new_link(session, person.id, base_url, now)
+        url = _with_next(url, next_path)
         message_id = f"signin-{token_hash[:16]}"
         session.add(
             OutboxMessage(

@@ -1,6 +1,8 @@
 """The reconcile behind `review tick` and the scheduler: apply every cycle boundary that has
 passed and was not applied (in order, once), mark late per-school work overdue, and queue
-reminders. Idempotent: a second run on the same day changes nothing.
+reminders; then Inside Knowledge's reconcile (`services.knowledge.reminders.tick`: past offers
+closed, visit, feedback and reflection reminders queued) in the same transaction, at the same
+instant. Idempotent: a second run on the same day changes nothing.
 
 Set-based: a fixed number of queries whatever the number of cycles. On PostgreSQL the active
 cycles are locked FOR UPDATE SKIP LOCKED, so ticks running at once on several machines each
@@ -11,7 +13,8 @@ takes the write lock up front (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import chain, groupby
 from operator import itemgetter
@@ -20,7 +23,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from review_engine.clock import to_london
+from review_engine.clock import FixedClock, to_london
 from review_engine.core.engine import CompiledWorkflow
 from review_engine.core.relations import Relation
 from review_engine.core.workflow import MachineDef
@@ -33,10 +36,12 @@ from review_engine.services._due_work import OpenCycle
 from review_engine.services._lookup import cycle_label
 from review_engine.services.admin import REHEARSAL
 from review_engine.services.digests import queue_digests
+from review_engine.services.knowledge import reminders as knowledge_reminders
 from review_engine.store.batch import chunks, in_, table_of
 from review_engine.store.models import Cluster, Cycle, DatabaseSetting
 from review_engine.store.schedule_tables import PlanStep
 from review_engine.store.state_writer import StateChange, write_changes
+from review_engine.store.uow import Database
 
 
 @dataclass
@@ -57,13 +62,22 @@ class TickReport:
     reminders: int
     changes: list[str] = field(default_factory=list)
     digests: int = 0  # daily and weekly digests queued (services/digests)
+    offers_closed: int = 0  # Inside Knowledge offers closed, their visit day past
+    visit_notices: int = 0  # Inside Knowledge reminders queued (visit, feedback, reflection)
 
     def __str__(self) -> str:
         verb = "would apply" if self.dry_run else "applied"
         digests = f", {self.digests} digests" if self.digests else ""
+        knowledge = (
+            f"; Inside Knowledge: {self.offers_closed} past offers closed, "
+            f"{self.visit_notices} reminders queued"
+            if self.offers_closed or self.visit_notices
+            else ""
+        )
         return (
             f"{verb} {self.boundaries} boundaries, marked {self.overdue} items overdue, "
             f"queued {self.reminders} reminders{digests} ({self.cycles_seen} open cycles)"
+            f"{knowledge}"
         )
 
 
@@ -95,13 +109,34 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
             session, owed, cycles, labels, today, at, base_url=rt.settings.public_url
         )
         digests = queue_digests(session, at, base_url=rt.settings.public_url)
+        knowledge = knowledge_reminders.tick(_joined(rt, session, at))
         report = TickReport(
             at, dry_run, len(cycles), boundaries, overdue, reminders, changes,
             digests=digests.daily + digests.weekly,
+            offers_closed=knowledge.closed, visit_notices=knowledge.queued,
         )  # fmt: skip
         if dry_run:
             session.rollback()
         return report
+
+
+class _Joined(Database):
+    """The tick's own unit of work, lent to a service that opens one: it takes part in the
+    tick's transaction (committed or, in a dry run, rolled back with it)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session.get_bind())  # type: ignore[arg-type]
+        self._session = session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        yield self._session
+
+
+def _joined(rt: Runtime, session: Session, at: datetime) -> Runtime:
+    """`rt` inside the tick's transaction, its clock stopped at the tick's instant (a
+    rehearsal's `now` included)."""
+    return replace(rt, db=_Joined(session), clock=FixedClock(at))
 
 
 def _lock_open_cycles(session: Session) -> tuple[dict[int, OpenCycle], dict[int, str]]:

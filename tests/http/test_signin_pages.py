@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Callable
 
 import pytest
@@ -142,3 +144,90 @@ def test_sign_in_requests_are_limited_per_address(site: Callable[[], TestClient]
     )
     assert refused.status_code == 429
     assert "too many sign-in requests" in refused.text and "Retry-After" in refused.headers
+
+
+OFFER_PAGE = "/prospectus/offers/7"
+
+
+def _link_for(client: TestClient, caplog: pytest.LogCaptureFixture, wanted: str) -> tuple[str, str]:
+    """Ask for a link from the sign-in page reached with `?next=wanted`: the link (from the
+    server log, no SMTP here) and the path the sign-in page kept."""
+    form = client.get("/sign-in", params={"next": wanted})
+    kept = re.search(r'name="next" value="([^"]*)"', form.text)
+    assert kept, form.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="review_engine.web.signin"):
+        answer = client.post(
+            "/sign-in",
+            data={"email": HEAD, "next": kept.group(1), "csrf_token": csrf_of(client, form.text)},
+        )
+    assert answer.status_code == 200 and SAME_ANSWER in answer.text
+    logged = [r.getMessage() for r in caplog.records if "sign-in link" in r.getMessage()]
+    return logged[-1].rsplit(" ", 1)[1], html.unescape(kept.group(1))
+
+
+def _press(client: TestClient, link: str) -> str:
+    """Open the link, press Sign in: where it leads."""
+    shown = client.get(link)
+    assert shown.status_code == 200 and ">Sign in</button>" in shown.text
+    kept = re.search(r'name="next" value="([^"]*)"', shown.text)
+    assert kept, shown.text
+    pressed = client.post(
+        link, data={"next": html.unescape(kept.group(1)), "csrf_token": csrf_of(client, shown.text)}
+    )
+    assert pressed.status_code == 303
+    return pressed.headers["location"]
+
+
+def test_signing_in_to_book_returns_to_the_offer(
+    site: Callable[[], TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = site()
+    link, kept = _link_for(client, caplog, OFFER_PAGE)
+    assert kept == OFFER_PAGE
+    assert link.endswith("?next=%2Fprospectus%2Foffers%2F7")  # the link carries it
+    assert _press(client, link) == OFFER_PAGE
+    assert client.get("/").status_code == 200  # signed in
+
+
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "prospectus",
+        "/" + "x" * 600,
+    ],
+    ids=["two-slashes", "absolute-url", "backslash", "tab", "not-a-path", "too-long"],
+)
+def test_sign_in_never_leads_to_another_site(
+    wanted: str, site: Callable[[], TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = site()
+    link, kept = _link_for(client, caplog, wanted)
+    assert kept == "/" and "?next=" not in link
+    assert _press(client, link) == "/"  # My work
+
+
+@pytest.mark.parametrize(
+    "forged", ["//evil.example", "https://evil.example"], ids=["two-slashes", "absolute-url"]
+)
+def test_a_link_with_a_forged_next_lands_on_my_work(
+    forged: str,
+    cycle_rt: Runtime,
+    site: Callable[[], TestClient],
+) -> None:
+    from urllib.parse import quote
+
+    from review_engine.services import signin
+
+    client = site()
+    sent = signin.request_link(cycle_rt, email=HEAD, client="t", base_url="http://testserver")
+    assert sent.url
+    link = f"{sent.url}?next={quote(forged, safe='')}"
+    shown = client.get(link)
+    assert 'name="next" value="/"' in shown.text  # checked again when the link is opened
+    pressed = client.post(link, data={"next": forged, "csrf_token": csrf_of(client, shown.text)})
+    assert pressed.status_code == 303 and pressed.headers["location"] == "/"

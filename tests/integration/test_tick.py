@@ -460,8 +460,9 @@ def test_a_tick_over_50_cycles_issues_as_many_queries_as_over_5(
     assert report.reminders == report.overdue
     assert len(five) == len(fifty_dry) == len(fifty), (five, fifty)
     # 2026-10-19 is a Monday: the daily digests and the facilitators' weekly digest (the
-    # dashboard's reading of what waits on whom) add a fixed 21 statements to the tick's 23.
-    assert len(fifty) <= 45, fifty
+    # dashboard's reading of what waits on whom) add a fixed 21 statements to the tick's 23;
+    # Inside Knowledge's reconcile (no programme here) a fixed 4 more.
+    assert len(fifty) <= 49, fifty
 
 
 # --- two ticks at once; a tick killed half-way -----------------------------------------------

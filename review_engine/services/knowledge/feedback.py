@@ -15,7 +15,12 @@ from review_engine.core.knowledge import (
 )
 from review_engine.core.safe_text import check_int, check_text
 from review_engine.errors import AlreadyExists, InvalidInput, NotFound
-from review_engine.rules.knowledge_policy import acting_school, may_manage_offer, viewer
+from review_engine.rules.knowledge_policy import (
+    acting_school,
+    may_manage_offer,
+    may_see_booking,
+    viewer,
+)
 from review_engine.rules.policy import Actor
 from review_engine.runtime import Runtime
 from review_engine.services.knowledge._load import get_offer, now_and_today, schools
@@ -169,7 +174,8 @@ def reflect(
 
 
 def list_feedback(rt: Runtime, *, offer: int) -> list[FeedbackView]:
-    """Feedback on an offer (host, admin; a visiting school sees its own)."""
+    """Feedback on an offer (host, admin; a school that booked a place sees its own, none
+    before the visit: the policy's rule for its own booking, whatever the booking's state)."""
     check_int(offer, "offer")
     with rt.db.transaction() as session:
         reader = viewer(session, rt.actor)
@@ -179,7 +185,7 @@ def list_feedback(rt: Runtime, *, offer: int) -> list[FeedbackView]:
         query = select(IkFeedback).where(IkFeedback.offer_id == offer)
         if not may_manage_offer(reader, host_urn=row.host_urn):
             own = reader.school_urn if reader is not None else None
-            if own is None or not _visited_or_marked(session, row, own):
+            if own is None or not _booked(session, reader, row, own):
                 raise NotFound("offer", offer)
             query = query.where(IkFeedback.school_urn == own)
         rows = list(session.exec(query.order_by(col(IkFeedback.id))).all())
@@ -187,17 +193,15 @@ def list_feedback(rt: Runtime, *, offer: int) -> list[FeedbackView]:
         return [_view(r, names[r.school_urn].name) for r in rows]
 
 
-def _visited_or_marked(session: Session, offer: IkOffer, urn: int) -> bool:
-    return (
-        session.exec(
-            select(IkBooking.id).where(
-                IkBooking.offer_id == offer.id,
-                IkBooking.school_urn == urn,
-                col(IkBooking.state).in_((*VISITED, BookingState.NO_SHOW)),
-            )
-        ).first()
-        is not None
-    )
+def _booked(session: Session, reader: Actor | None, offer: IkOffer, urn: int) -> bool:
+    """The school has a booking on the offer (confirmed, waiting, attended or not) that the
+    reader may see as its own."""
+    booked = session.exec(
+        select(IkBooking.school_urn).where(
+            IkBooking.offer_id == offer.id, IkBooking.school_urn == urn
+        )
+    ).first()
+    return booked is not None and may_see_booking(reader, host_urn=offer.host_urn, booking_urn=urn)
 
 
 def owed(session: Session, urns: set[int] | None, today) -> list[FeedbackDue]:  # type: ignore[no-untyped-def]

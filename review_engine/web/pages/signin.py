@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,16 +25,6 @@ log = logging.getLogger("review_engine.web.signin")
 EMAIL_MAX = 254
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
-        return "/"
-    return target
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -47,8 +36,8 @@ def _base_url(request: Request, rt: Runtime) -> str:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_form(request: Request, next: str | None = None) -> Response:
     if optional_visitor(request) is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "sign_in.html", next=_safe_next(next), sent=False, error=None)
+        return RedirectResponse(signin.safe_next(next), status_code=303)
+    return render(request, "sign_in.html", next=signin.safe_next(next), sent=False, error=None)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -59,19 +48,23 @@ def ask_for_link(
     next: Annotated[str, Form(max_length=2000)] = "/",
     rt: Runtime = Depends(base_runtime),
 ) -> Response:
-    address = email.strip()
+    address, where = email.strip(), signin.safe_next(next)
     if not address:
         return render(
             request,
             "sign_in.html",
             status_code=400,
-            next=_safe_next(next),
+            next=where,
             sent=False,
             error="Enter your e-mail address.",
         )
     try:
         sent = signin.request_link(
-            rt, email=address, client=_client(request), base_url=_base_url(request, rt)
+            rt,
+            email=address,
+            client=_client(request),
+            base_url=_base_url(request, rt),
+            next_path=where,
         )
     except RateLimited as exc:
         request.state.retry_after = exc.retry_after
@@ -79,7 +72,7 @@ def ask_for_link(
             request,
             "sign_in.html",
             status_code=429,
-            next=_safe_next(next),
+            next=where,
             sent=False,
             error=exc.message,
             headers={"Retry-After": str(exc.retry_after)},
@@ -89,7 +82,7 @@ def ask_for_link(
             log.warning("sign-in link (no SMTP configured; for a trial only): %s", sent.url)
         # After the answer goes out: the page takes as long for an unknown address.
         background.add_task(signin.deliver, rt, message_id=sent.message_id)
-    return render(request, "sign_in.html", next=_safe_next(next), sent=True, error=None)
+    return render(request, "sign_in.html", next=where, sent=True, error=None)
 
 
 @router.get("/sign-in/{token}", response_class=HTMLResponse)
@@ -100,7 +93,9 @@ def link_page(
         person = signin.check_link(rt, token=token)
     except SignInLinkInvalid as exc:
         return render(request, "sign_in_link.html", status_code=410, person=None, error=exc.message)
-    return render(request, "sign_in_link.html", person=person, error=None, next=_safe_next(next))
+    return render(
+        request, "sign_in_link.html", person=person, error=None, next=signin.safe_next(next)
+    )
 
 
 @router.post("/sign-in/{token}")
@@ -114,7 +109,7 @@ def use_link(
         session = signin.redeem_link(rt, token=token, client=_client(request))
     except SignInLinkInvalid as exc:
         return render(request, "sign_in_link.html", status_code=410, person=None, error=exc.message)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(signin.safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         session.token,
