@@ -1,4 +1,5 @@
-"""`review access log`: who viewed or downloaded a cycle's records (the access log)."""
+"""`review access log`: who viewed or downloaded a cycle's records (the access log), or an
+Inside Knowledge programme's visit packs (`--programme`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from review_engine.errors import InvalidInput
 from review_engine.services import access_log
 
 from .context import runtime
@@ -18,7 +20,11 @@ app = typer.Typer(no_args_is_help=True, help="Who viewed or downloaded a cycle's
 @app.command("log")
 def log(
     ctx: typer.Context,
-    cycle: Annotated[str, typer.Argument(help="CLUSTER/YEAR or cycle number.")],
+    cycle: Annotated[str | None, typer.Argument(help="CLUSTER/YEAR or cycle number.")] = None,
+    programme: Annotated[
+        str | None,
+        typer.Option(help="An Inside Knowledge programme (NAME/YEAR): who read its visit packs."),
+    ] = None,
     school: Annotated[int | None, typer.Option(help="Only this school's records (URN).")] = None,
     person: Annotated[str | None, typer.Option(help="Only what this person (e-mail) read.")] = None,
     before: Annotated[
@@ -31,10 +37,22 @@ def log(
 ) -> None:
     """Who viewed or downloaded a SEF, write-up, visit pack, report or support plan, newest
     first: the whole cycle for its facilitator (and programme admins), a school's own records
-    for its staff."""
-    page = access_log.entries(
-        runtime(ctx), cycle=cycle, school=school, person=person, before=before, limit=limit
-    )
+    for its staff. With --programme instead of a cycle: who read the Inside Knowledge visit
+    packs of its offers (every host for its admins, their own school's for a host's staff)."""
+    if (cycle is None) == (programme is None):
+        raise InvalidInput(
+            "name a cycle (CLUSTER/YEAR) or a programme (--programme NAME/YEAR), one of the two"
+        )
+    if programme is not None:
+        page = access_log.programme_entries(
+            runtime(ctx), programme=programme, school=school, person=person, before=before,
+            limit=limit,
+        )  # fmt: skip
+    else:
+        assert cycle is not None
+        page = access_log.entries(
+            runtime(ctx), cycle=cycle, school=school, person=person, before=before, limit=limit
+        )
     if json_:
         print_json(page)
         return
@@ -51,7 +69,7 @@ def log(
             e.actor_name,
             e.actor,
             f"{e.action} the {e.record_words}",
-            e.school or "the whole cycle",
+            e.school or ("the whole cycle" if programme is None else ""),
             e.via_words,
             e.detail,
         )
@@ -67,7 +85,8 @@ def log(
         optional=("no.", "e-mail", "detail"),
     )
     if page.older is not None:
-        more = ["review", "access", "log", page.cycle]
+        more = ["review", "access", "log"]
+        more += [page.cycle] if programme is None else ["--programme", programme]
         if school is not None:
             more += ["--school", str(school)]
         if person:

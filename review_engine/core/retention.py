@@ -24,6 +24,7 @@ class RecordKind(StrEnum):
     SENT_MESSAGES = "sent_messages"  # e-mails the outbox has sent: deleted
     SIGN_IN = "sign_in"  # sign-in links, browser sessions, link requests: deleted
     DRAFTS = "drafts"  # work in progress saved from a browser form: deleted
+    KNOWLEDGE_VISITS = "knowledge_visits"  # Inside Knowledge: visitors' text, practitioners
 
 
 #: Months each kind is kept by default.
@@ -34,6 +35,7 @@ DEFAULTS: dict[RecordKind, int] = {
     RecordKind.SENT_MESSAGES: 12,
     RecordKind.SIGN_IN: 1,
     RecordKind.DRAFTS: 3,
+    RecordKind.KNOWLEDGE_VISITS: 24,
 }
 
 #: Each kind as a reader says it.
@@ -47,6 +49,10 @@ LABELS: dict[RecordKind, str] = {
     RecordKind.SENT_MESSAGES: "E-mails sent",
     RecordKind.SIGN_IN: "Sign-in links and browser sessions",
     RecordKind.DRAFTS: "Unsent drafts saved from a form",
+    RecordKind.KNOWLEDGE_VISITS: (
+        "Inside Knowledge visits: the practitioners named on a booking, questions for the "
+        "agenda, feedback and reflections"
+    ),
 }
 
 #: From when each kind's period runs.
@@ -57,6 +63,7 @@ STARTS: dict[RecordKind, str] = {
     RecordKind.SENT_MESSAGES: "after it was sent",
     RecordKind.SIGN_IN: "after it lapsed",
     RecordKind.DRAFTS: "after it was last saved",
+    RecordKind.KNOWLEDGE_VISITS: "after the visit day",
 }
 
 #: What happens when the period has passed.
@@ -67,6 +74,7 @@ OUTCOMES: dict[RecordKind, str] = {
     RecordKind.SENT_MESSAGES: "deleted",
     RecordKind.SIGN_IN: "deleted",
     RecordKind.DRAFTS: "deleted",
+    RecordKind.KNOWLEDGE_VISITS: "text removed, practitioners' names and e-mails removed",
 }
 
 MONTHS_MIN = 1

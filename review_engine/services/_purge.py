@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, literal, or_, update
+from sqlalchemy import String, bindparam, case, cast, delete, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from review_engine.clock import as_utc
@@ -27,6 +27,15 @@ from review_engine.core.retention import (
 )
 from review_engine.services._compiled import compiled_for
 from review_engine.store.batch import in_
+from review_engine.store.knowledge_tables import (
+    IkBooking,
+    IkFeedback,
+    IkNomination,
+    IkOffer,
+    IkProgramme,
+    IkQuestion,
+    IkStakeholder,
+)
 from review_engine.store.models import (
     ClusterChange,
     Cycle,
@@ -214,7 +223,16 @@ _ADDRESS_COLUMNS: tuple[tuple[Any, str], ...] = (
     (RetentionPeriod, "actor"),
     (SchoolNoticeRoute, "actor"),
     (PurgeLog, "actor"),
-)
+    (IkProgramme, "created_by"),
+    (IkStakeholder, "added_by"),
+    (IkNomination, "nominated_by"),
+    (IkNomination, "decided_by"),
+    (IkOffer, "created_by"),
+    (IkBooking, "requested_by"),
+    (IkBooking, "agenda_ack_by"),
+    (IkQuestion, "asked_by"),
+    (IkFeedback, "given_by"),
+)  # not ik_transition: append-only, as history
 
 
 def _anonymise(run: _Purge, person_ids: list[int], now: datetime) -> None:
@@ -454,6 +472,72 @@ def _delete_old(run: _Purge, periods: dict[RecordKind, int], now: datetime, held
     run.drop(kind, "access-log entries", AccessLog, reads)
 
 
+def _knowledge_visits(run: _Purge, before: datetime, held: Held) -> None:
+    """Inside Knowledge visits whose day was before `before`: the practitioners named on
+    their bookings (name and e-mail removed, the role kept, so the report still counts them),
+    the questions proposed for their agendas, feedback comments and what reflections say
+    changed. Ratings, whether practice changed, states and the offer as published stay; so
+    does `ik_transition`. A held person's question, feedback or booking (as booker or
+    practitioner) is kept."""
+    session = run.session
+    kind = RecordKind.KNOWLEDGE_VISITS
+    addresses = sorted(held.addresses)
+    offers = run.ids(select(IkOffer.id).where(col(IkOffer.visit_date) < before.date()))
+    rows = session.exec(
+        select(IkBooking.id, IkBooking.practitioners).where(
+            in_(session, col(IkBooking.offer_id), offers),
+            ~in_(session, col(IkBooking.requested_by), addresses),
+        )
+    ).all()
+    held_lower = {a.lower() for a in addresses}
+    changed = {
+        bid: [{"name": REMOVED, "email": "", "role": p.get("role", "")} for p in people]
+        for bid, people in rows
+        if bid is not None
+        and any(p.get("name") != REMOVED or p.get("email") for p in people or [])
+        and not any((p.get("email") or "").lower() in held_lower for p in people or [])
+    }
+    ids = sorted(changed)
+    table = IkBooking.__table__  # type: ignore[attr-defined]
+    run.step(
+        kind,
+        "practitioners named on bookings",
+        ids,
+        lambda: session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(practitioners=bindparam("b_people", type_=table.c.practitioners.type)),
+            [{"b_id": i, "b_people": changed[i]} for i in ids],
+        ),
+    )
+    questions = run.ids(
+        select(IkQuestion.id).where(
+            in_(session, col(IkQuestion.offer_id), offers),
+            col(IkQuestion.text) != REMOVED,
+            ~in_(session, col(IkQuestion.asked_by), addresses),
+        )
+    )
+    run.change(kind, "questions for agendas", IkQuestion, questions, {"text": REMOVED})
+    comments = run.ids(
+        select(IkFeedback.id).where(
+            in_(session, col(IkFeedback.offer_id), offers),
+            ((col(IkFeedback.comment) != "") & (col(IkFeedback.comment) != REMOVED))
+            | ((col(IkFeedback.what_changed) != "") & (col(IkFeedback.what_changed) != REMOVED)),
+            ~in_(session, col(IkFeedback.given_by), addresses),
+        )
+    )
+    run.change(
+        kind,
+        "feedback and reflections",
+        IkFeedback,
+        comments,
+        {
+            "comment": case((col(IkFeedback.comment) == "", ""), else_=REMOVED),
+            "what_changed": case((col(IkFeedback.what_changed) == "", ""), else_=REMOVED),
+        },
+    )
+
+
 def run_steps(
     session: Session,
     *,
@@ -471,6 +555,7 @@ def run_steps(
         if c not in held.cycle_ids
     ]
     _remove_text(run, cycles)
+    _knowledge_visits(run, months_before(now, periods[RecordKind.KNOWLEDGE_VISITS]), held)
     _delete_old(run, periods, now, held)
     leavers = _deactivated_before(
         session, months_before(now, periods[RecordKind.FORMER_STAFF]), held.person_ids

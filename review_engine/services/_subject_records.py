@@ -167,6 +167,7 @@ class _Reader:
             )
         ):
             others |= {v for v in (value_old, value_new) if v}
+        others |= practitioner_names(session)  # practitioners need not be registered
         others.discard(ANONYMOUS_NAME)
         self.r = Redactor({*self.addresses, *self.names}, others)
 
@@ -205,7 +206,11 @@ class _Reader:
             self.api_tokens(),
             self.holds(),
         ]
-        return about, sections
+        knowledge = KnowledgeSections(
+            self.session, person_id=self.pid, addresses=self.addresses, mine=self.mine,
+            redactor=self.r,
+        )  # fmt: skip
+        return about, sections[:9] + knowledge.all() + sections[9:]
 
     # --- sections ------------------------------------------------------------------------------
 
@@ -603,3 +608,10 @@ class _Reader:
 def read(session: Session, person: Person, now: datetime) -> tuple[dict[str, Any], list[Section]]:
     """What is held about the person, and every section of records that names them."""
     return _Reader(session, person, now).build()
+
+
+# Imported last: the Inside Knowledge sections build on Section and Redactor above.
+from review_engine.services._subject_knowledge import (  # noqa: E402
+    KnowledgeSections,
+    practitioner_names,
+)

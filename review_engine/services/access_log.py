@@ -7,6 +7,8 @@ documents (the cycle's zip, `review docs render`) records one row per school doc
 statement (`record_documents`). Reading the log (`entries`) is for the cluster's facilitator
 and programme admins (the whole cycle), and for a school's own staff (their school's records
 only); anyone else is told the cycle or school was not found, as for one that does not exist.
+Inside Knowledge visit packs are read outside any cycle: `programme_entries` shows those reads
+of a programme's offers, to its admins (every host) and to a host school's staff (their own).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import String, cast, literal
 from sqlmodel import Session, col, select
 
 from review_engine.clock import SystemClock, as_utc
@@ -25,6 +28,7 @@ from review_engine.rules import policy
 from review_engine.runtime import Runtime
 from review_engine.services._lookup import check_urns, cycle_label, get_cycle
 from review_engine.store.batch import insert_many
+from review_engine.store.knowledge_tables import IkOffer
 from review_engine.store.models import Person, Review, School
 from review_engine.store.privacy_tables import AccessLog
 
@@ -240,6 +244,105 @@ def entries(
         older=shown[-1][0].id if len(rows) > limit and shown else None,
         whole_cycle=whole,
         schools=sorted(members.items(), key=lambda m: m[1]) if whole else [],
+    )
+
+
+#: How `services/knowledge/report` describes a visit pack's read: the offer's id follows.
+KNOWLEDGE_PACK = "Inside Knowledge offer "
+
+
+def programme_entries(
+    rt: Runtime,
+    *,
+    programme: str | None = None,
+    school: int | None = None,
+    person: str | None = None,
+    before: int | None = None,
+    limit: int = PAGE,
+) -> AccessPage:
+    """Who read the visit packs of an Inside Knowledge programme's offers (they name the
+    visiting practitioners), newest first: a programme admin reads every host's (or one
+    school's, or one person's), a host school's staff their own school's only; anyone else
+    is told the programme was not found. Four queries at most, however many entries."""
+    from review_engine.services.knowledge._load import find_programme, programme_title
+
+    check_urns(school)
+    if person is not None:
+        check_text(person, "person", max_len=EMAIL_MAX, multiline=False)
+    if before is not None:
+        check_int(before, "before")
+    check_int(limit, "limit", high=1000)
+    with rt.db.transaction() as session:
+        actor = policy.resolve_actor(session, rt.actor)
+        found = find_programme(session, programme)
+        if not actor.admin:
+            own = actor.school_urn
+            if own is None:
+                raise NotFound("programme", programme or programme_title(found))
+            if school is not None and school != own:
+                raise NotFound("school", school, "you may read your own school's entries only")
+            school = own
+        query = (
+            select(AccessLog, Person.name, School.name)
+            .join(
+                IkOffer,
+                (col(IkOffer.host_urn) == AccessLog.school_urn)
+                & (IkOffer.programme_id == found.id)
+                & col(AccessLog.detail).like(
+                    literal(KNOWLEDGE_PACK) + cast(IkOffer.id, String) + literal(" %")
+                ),
+            )
+            .join(School, col(School.urn) == AccessLog.school_urn)
+            .outerjoin(Person, col(Person.email) == AccessLog.actor)
+            .where(col(AccessLog.cycle_id).is_(None), AccessLog.record == Record.VISIT_PACK.value)
+        )
+        if school is not None:
+            query = query.where(AccessLog.school_urn == school)
+        if person:
+            query = query.where(AccessLog.actor == person.strip().lower())
+        if before is not None:
+            query = query.where(col(AccessLog.id) < before)
+        rows = session.exec(query.order_by(col(AccessLog.id).desc()).limit(limit + 1)).all()
+        hosts = (
+            session.exec(
+                select(School.urn, School.name)
+                .where(
+                    col(School.urn).in_(
+                        select(IkOffer.host_urn).where(IkOffer.programme_id == found.id)
+                    )
+                )
+                .order_by(School.name)
+            ).all()
+            if actor.admin
+            else []
+        )
+        title = programme_title(found)
+        named = session.get(School, school) if school is not None else None
+    shown = rows[:limit]
+    return AccessPage(
+        cycle=title,
+        school_urn=school,
+        school=named.name if named else None,
+        entries=[
+            Entry(
+                id=log.id or 0,
+                at=as_utc(log.at),
+                actor=log.actor,
+                actor_name=name or log.actor,
+                action=log.action,
+                record=log.record,
+                record_words=_record_words(log.record),
+                school_urn=log.school_urn,
+                school=host,
+                via=log.via,
+                via_words=VIA_WORDS.get(log.via, log.via),
+                detail=log.detail,
+            )
+            for log, name, host in shown
+        ],
+        older=shown[-1][0].id if len(rows) > limit and shown else None,
+        whole_cycle=actor.admin,
+        schools=[(u, n) for u, n in hosts if u is not None],
     )
 
 

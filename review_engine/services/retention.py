@@ -4,12 +4,14 @@ cycle's records past their period, and the purge that applies it.
 
 `purge` finds everything past its period in a fixed number of queries, then (unless it is a
 dry run) anonymises people who left, replaces an ended cycle's free text with
-`core.retention.REMOVED`, and deletes lapsed sign-in records, old drafts, sent messages and
-access-log rows, each step one set-based statement (`UPDATE ... WHERE id IN ...`), all in one
-transaction with a `purge_log` row per step (counts, no names); the steps are in
-`services/_purge.py`. A hold (`retention_hold`) on a person keeps them, their sign-in
-records, drafts, e-mails and readings; on a cycle, its text, drafts, e-mails and readings.
-History (`transitionlog`) is append-only and hash-chained: a purge never touches it.
+`core.retention.REMOVED` (and an Inside Knowledge visit's: practitioners named on bookings,
+agenda questions, feedback and reflections), and deletes lapsed sign-in records, old drafts,
+sent messages and access-log rows, each step one set-based statement (`UPDATE ... WHERE id
+IN ...`), all in one transaction with a `purge_log` row per step (counts, no names); the
+steps are in `services/_purge.py`. A hold (`retention_hold`) on a person keeps them, their sign-in
+records, drafts, e-mails, readings and the Inside Knowledge records they wrote or are named
+in; on a cycle, its text, drafts, e-mails and readings. History (`transitionlog`) is
+append-only and hash-chained, and `ik_transition` append-only: a purge touches neither.
 """
 
 from __future__ import annotations
@@ -277,7 +279,8 @@ class PurgeReport:
 
 def purge(rt: Runtime, *, dry_run: bool = False) -> PurgeReport:
     """Apply the retention policy now, in one transaction: anonymise people who left more
-    than their period ago, remove the free text of cycles ended more than theirs ago, delete
+    than their period ago, remove the free text of cycles ended more than theirs ago and of
+    Inside Knowledge visits held more than theirs ago (practitioners' names included), delete
     lapsed sign-in records, old drafts, sent messages and access-log rows; unless held. With
     `dry_run`, count the same and change nothing. A programme admin (or the operator)."""
     with rt.db.transaction() as session:

@@ -8,7 +8,9 @@ write-ups, feedback, action updates, drafts, settings they changed), under their
 or any address they had before (found in `person_change`); support actions, visit plans and
 good-practice entries that name them; e-mails addressed to them; the access log of what they
 read; their sign-in links and sessions (times only, never a token), API tokens (names and
-dates), holds on their records and their notice choices.
+dates), holds on their records and their notice choices; and in Inside Knowledge, bookings
+they made or are named on as a practitioner, questions, feedback, nominations, offers and
+transitions they made (`_subject_knowledge.py`).
 
 Third parties: in every record, other people's e-mail addresses and names (anyone registered,
 now or before) become "[redacted]", and so does who else acted ("the scheduler" and "the

@@ -93,3 +93,14 @@ def test_writeup_share_widens_and_withdraws(cluster: Invoke, tmp_path: Path) -> 
     gone = cluster("--as", HEADS[outsider], "writeup", "show", CYCLE, "--school", HOST)
     assert gone.exit_code == 1
     assert json.loads(as_(cluster, outsider, "practice", "list", "--json")) == []
+
+
+def test_access_log_names_a_cycle_or_a_programme(cluster: Invoke) -> None:
+    for args in ((), (CYCLE, "--programme", "Inside Knowledge/2026-27")):
+        refused = cluster("access", "log", *args)
+        assert refused.exit_code == 1 and refused.stdout == ""
+        assert refused.stderr.startswith("error: ") and len(refused.stderr.splitlines()) == 1
+        assert "--programme" in refused.stderr
+    missing = cluster("access", "log", "--programme", "Inside Knowledge/2026-27")
+    assert missing.exit_code == 1 and "programme" in missing.stderr
+    assert len(missing.stderr.splitlines()) == 1

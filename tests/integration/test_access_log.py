@@ -176,3 +176,30 @@ def test_a_reading_at_a_pretend_time_is_logged_at_the_real_time(
         pretend.db.engine.dispose()
     [entry] = facilitator_log(cycle_rt)
     assert entry.at.year != 2027 or entry.at.month != 6
+
+
+def test_who_read_an_inside_knowledge_visit_pack(rt: Runtime) -> None:
+    """A visit pack names the visiting practitioners: its reads are listed by programme, to
+    the programme's admins (every host) and to the host's staff (their own school only)."""
+    from review_engine.services.knowledge import report
+    from tests.integration.knowledge_helpers import ADMIN, HOST_HEAD, PROGRAMME, head
+    from tests.integration.test_subject_access import ik_visit
+
+    offer = ik_visit(rt)
+    report.visit_pack(rt.acting_as(HOST_HEAD), offer=offer)
+    oak = 710001
+    for who in (ADMIN, HOST_HEAD):
+        page = access_log.programme_entries(rt.acting_as(who), programme=PROGRAMME)
+        assert [(e.actor_name, e.action, e.record_words, e.school) for e in page.entries] == [
+            ("Hana Host", "viewed", "visit pack", "Oak Primary School")
+        ], who
+        assert page.cycle == "Inside Knowledge 2026-27"
+    assert access_log.programme_entries(rt.acting_as(ADMIN), programme=PROGRAMME).schools == [
+        (oak, "Oak Primary School")
+    ]
+    visitor = rt.acting_as(head(710002))
+    assert access_log.programme_entries(visitor, programme=PROGRAMME).entries == []
+    with pytest.raises(NotFound, match="your own school's entries only"):
+        access_log.programme_entries(visitor, programme=PROGRAMME, school=oak)
+    with pytest.raises(NotFound):  # no school, not an admin
+        access_log.programme_entries(rt.acting_as("officer@leeds.example.org"), programme=PROGRAMME)

@@ -6,6 +6,7 @@ history; each step's count in purge_log, naming nobody. SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,7 +28,15 @@ from review_engine.store.schedule_tables import OutboxMessage
 from review_engine.testing import FakeClock
 from tests.conftest import FACILITATOR
 from tests.integration.phase_helpers import CYCLE, DEPUTY, HEADS
-from tests.integration.test_subject_access import BASE, HOST, NEW, _build
+from tests.integration.test_subject_access import (
+    BASE,
+    HOST,
+    IK_TEACHER,
+    IK_TEACHER_NEW,
+    NEW,
+    _build,
+    ik_visit,
+)
 
 # Tables a purge may change (history, schools, clusters, cycles, states, plans... never).
 CHANGED = {
@@ -249,3 +258,93 @@ def test_a_purge_reads_in_a_fixed_number_of_statements(cycle_rt: Runtime, clock:
     report = retention.purge(operator, dry_run=True)
     assert report.total > 5
     assert dry_run() == empty
+
+
+def _ik_rows(rt: Runtime) -> dict[str, list[Any]]:
+    with rt.db.engine.connect() as conn:
+        return {
+            "practitioners": [
+                p if isinstance(p, list) else json.loads(p)
+                for (p,) in conn.execute(text_rows("ik_booking", "practitioners"))
+            ],
+            "questions": [q for (q,) in conn.execute(text_rows("ik_question", "text"))],
+            "feedback": sorted(
+                tuple(r)
+                for r in conn.execute(
+                    text_rows("ik_feedback", "kind, rating, comment, what_changed")
+                )
+            ),
+        }
+
+
+def test_a_purge_removes_inside_knowledge_text_past_its_period(
+    rt: Runtime, clock: FakeClock
+) -> None:
+    """Two years after the visit day: the practitioners' names and addresses on bookings,
+    agenda questions, feedback comments and what reflections say changed are removed; the
+    offer as published, ratings and the transition log stay. A dry run counts the same."""
+    ik_visit(rt)
+    operator = rt.acting_as(OPERATOR)
+    kind = RecordKind.KNOWLEDGE_VISITS.value
+    clock.set(datetime(2028, 10, 13, 9, tzinfo=UTC))  # a day short of 24 months
+    assert {w: n for (k, w), n in _counts(retention.purge(operator)).items() if k == kind} == {
+        "practitioners named on bookings": 0,
+        "questions for agendas": 0,
+        "feedback and reflections": 0,
+    }
+    clock.set(datetime(2028, 10, 15, 9, tzinfo=UTC))
+    before = snapshot(rt)
+    dry = retention.purge(operator, dry_run=True)
+    assert snapshot(rt) == before, "a dry run changed something"
+    counts = {w: n for (k, w), n in _counts(dry).items() if k == kind}
+    assert counts == {
+        "practitioners named on bookings": 1,
+        "questions for agendas": 1,
+        "feedback and reflections": 3,
+    }
+    done = retention.purge(operator)
+    assert _counts(done) == _counts(dry)
+    after = snapshot(rt)
+    for table in ("ik_offer", "ik_transition", "ik_nomination", "ik_programme"):
+        assert after[table] == before[table], f"{table} changed"
+    rows = _ik_rows(rt)
+    assert rows["practitioners"] == [
+        [
+            {"name": REMOVED, "email": "", "role": "Year 6 teacher"},
+            {"name": REMOVED, "email": "", "role": "English lead"},
+        ]
+    ]
+    assert rows["questions"] == [REMOVED]
+    assert rows["feedback"] == [
+        ("host", 4, REMOVED, ""),
+        ("reflection", None, REMOVED, REMOVED),
+        ("visitor", 5, REMOVED, ""),
+    ]
+    assert retention.purge(operator).total == 0
+
+
+def test_a_held_practitioner_keeps_her_inside_knowledge_records(
+    rt: Runtime, clock: FakeClock
+) -> None:
+    ik_visit(rt)
+    operator = rt.acting_as(OPERATOR)
+    retention.hold(operator, subject_kind="person", subject=IK_TEACHER_NEW, reason="Complaint 7")
+    clock.set(datetime(2029, 1, 1, 9, tzinfo=UTC))
+    dry = retention.purge(operator, dry_run=True)
+    done = retention.purge(operator)
+    assert _counts(done) == _counts(dry)
+    rows = _ik_rows(rt)
+    assert rows["practitioners"][0][0]["email"] == IK_TEACHER  # named on the booking: kept
+    assert rows["questions"] == ["How does Teacher B 710002 edit? Ask Hana Host"]
+    assert rows["feedback"] == [
+        ("host", 4, REMOVED, ""),  # the host's: not hers
+        ("reflection", None, "With b710002@example.org", "Daily editing"),
+        ("visitor", 5, "Thanks to Hana Host", ""),
+    ]
+    retention.release(operator, subject_kind="person", subject=IK_TEACHER_NEW)
+    assert (
+        _counts(retention.purge(operator))[
+            (RecordKind.KNOWLEDGE_VISITS.value, "questions for agendas")
+        ]
+        == 1
+    )

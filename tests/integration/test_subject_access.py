@@ -206,3 +206,90 @@ def test_the_pdf_has_the_headings(cycle_rt: Runtime, built: dict[int, list[int]]
     for heading in ("About you", "Self-evaluations you submitted", "E-mails to you"):
         assert heading in html
     assert "Tom Whitfield" not in html and FACILITATOR not in html
+
+
+# --- Inside Knowledge ------------------------------------------------------------------------
+
+IK_TEACHER = "a710002@example.org"  # Teacher A of Ash Primary, a visiting practitioner
+IK_TEACHER_NEW = "t.adeyemi@ash.example.org"
+IK_OTHERS = ("b710002@example.org", "Teacher B 710002", "head@oak.example.org", "Hana Host")
+
+
+def ik_visit(rt: Runtime) -> int:
+    """Ash Primary books a visit to Oak Primary for two practitioners; Teacher A (a registered
+    senior leader)
+    proposes a question, goes, gives feedback and reflects, then changes her address. The id
+    of the offer."""
+    from datetime import UTC, datetime
+
+    from review_engine.core.domain import Role
+    from review_engine.services.knowledge import agenda, bookings
+    from review_engine.services.knowledge import feedback as ik_feedback
+    from tests.integration.knowledge_helpers import build_world, head, make_offer, two
+
+    w = build_world(rt)
+    a = 710002
+    people.add_person(
+        rt.acting_as(OPERATOR), email=IK_TEACHER, name="Teacher A 710002", role=Role.SENIOR_LEADER,
+        school_urn=a,
+    )  # fmt: skip
+    offer = make_offer(w)
+    booked = bookings.book(rt.acting_as(head(a)), offer=offer.id, practitioners=two(a))
+    teacher = rt.acting_as(IK_TEACHER)
+    agenda.propose(teacher, booking=booked.id, text="How does Teacher B 710002 edit? Ask Hana Host")
+    rt.clock.set(datetime(2026, 10, 14, 13, tzinfo=UTC))  # type: ignore[attr-defined]
+    bookings.mark(w.host, booking=booked.id, attended=True)
+    ik_feedback.give(teacher, offer=offer.id, rating=5, comment="Thanks to Hana Host")
+    ik_feedback.give(w.host, offer=offer.id, rating=4, comment="Good questions from Ash")
+    rt.clock.set(datetime(2026, 12, 9, 9, tzinfo=UTC))  # type: ignore[attr-defined]
+    ik_feedback.reflect(
+        teacher, offer=offer.id, changed_practice=True, what_changed="Daily editing",
+        comment="With b710002@example.org",
+    )  # fmt: skip
+    people.update_person(rt.acting_as(OPERATOR), email=IK_TEACHER, new_email=IK_TEACHER_NEW)
+    return offer.id
+
+
+def test_a_visiting_practitioners_export_lists_her_inside_knowledge_records(rt: Runtime) -> None:
+    ik_visit(rt)
+    export = subject_access.export_person(rt.acting_as(OPERATOR), email=IK_TEACHER_NEW)
+    data = json.loads(subject_access.to_json(export))
+    [booking] = data["ik_bookings"]
+    assert booking["your_part"] == "a practitioner"  # found by the address she had then
+    assert booking["school"] == "Ash Primary School" and booking["state"] == "Attended"
+    assert booking["practitioners"] == [
+        f"Teacher A 710002 <{IK_TEACHER}> (Year 6 teacher)",
+        "[redacted] (English lead)",
+    ]
+    assert [q["text"] for q in data["ik_questions"]] == ["How does [redacted] edit? Ask [redacted]"]
+    assert [
+        (f["kind"], f["rating"], f["comment"], f["what_changed"]) for f in data["ik_feedback"]
+    ] == [
+        ("Visitor", 5, "Thanks to [redacted]", ""),
+        ("Reflection", None, "With [redacted]", "Daily editing"),
+    ]
+    assert data["ik_nominations"] == [] and data["ik_history"] == []
+    text = json.dumps(data)
+    for other in IK_OTHERS:
+        assert other not in text, other
+    assert "Inside Knowledge bookings that name you" in subject_access.to_html(export)
+
+
+def test_the_inside_knowledge_sections_read_in_a_fixed_number_of_statements(
+    rt: Runtime,
+) -> None:
+    """A head with no Inside Knowledge records and the host's head after a visit: the same."""
+    from tests.integration.knowledge_helpers import HOST_HEAD, head
+
+    ik_visit(rt)
+    operator = rt.acting_as(OPERATOR)
+    counted, stop = _count_statements(rt)
+    subject_access.export_person(operator, email=head(710005))
+    nothing = len(counted)
+    stop()
+    counted, stop = _count_statements(rt)
+    export = subject_access.export_person(operator, email=HOST_HEAD)
+    stop()
+    data = json.loads(subject_access.to_json(export))
+    assert data["ik_roles"] and data["ik_history"] and data["ik_feedback"]
+    assert len(counted) == nothing
