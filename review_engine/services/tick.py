@@ -13,8 +13,7 @@ takes the write lock up front (BEGIN IMMEDIATE).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain, groupby
 from operator import itemgetter
@@ -23,7 +22,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from review_engine.clock import FixedClock, to_london
+from review_engine.clock import to_london
 from review_engine.core.engine import CompiledWorkflow
 from review_engine.core.relations import Relation
 from review_engine.core.workflow import MachineDef
@@ -41,7 +40,6 @@ from review_engine.store.batch import chunks, in_, table_of
 from review_engine.store.models import Cluster, Cycle, DatabaseSetting
 from review_engine.store.schedule_tables import PlanStep
 from review_engine.store.state_writer import StateChange, write_changes
-from review_engine.store.uow import Database
 
 
 @dataclass
@@ -109,7 +107,9 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
             session, owed, cycles, labels, today, at, base_url=rt.settings.public_url
         )
         digests = queue_digests(session, at, base_url=rt.settings.public_url)
-        knowledge = knowledge_reminders.tick(_joined(rt, session, at))
+        knowledge = knowledge_reminders.reconcile(
+            session, actor, at, base_url=rt.settings.public_url
+        )
         report = TickReport(
             at, dry_run, len(cycles), boundaries, overdue, reminders, changes,
             digests=digests.daily + digests.weekly,
@@ -118,25 +118,6 @@ def tick(rt: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> 
         if dry_run:
             session.rollback()
         return report
-
-
-class _Joined(Database):
-    """The tick's own unit of work, lent to a service that opens one: it takes part in the
-    tick's transaction (committed or, in a dry run, rolled back with it)."""
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(session.get_bind())  # type: ignore[arg-type]
-        self._session = session
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        yield self._session
-
-
-def _joined(rt: Runtime, session: Session, at: datetime) -> Runtime:
-    """`rt` inside the tick's transaction, its clock stopped at the tick's instant (a
-    rehearsal's `now` included)."""
-    return replace(rt, db=_Joined(session), clock=FixedClock(at))
 
 
 def _lock_open_cycles(session: Session) -> tuple[dict[int, OpenCycle], dict[int, str]]:
