@@ -403,7 +403,8 @@ def search(
         return
     where = f", nearest to {e(found.near_name)} first" if found.near_name else ""
     offers_table(f"{found.programme_title}: prospectus", found.offers)
-    say(f"{found.total} visits found{where}; page {found.page} of {found.pages}")
+    visits = "visit" if found.total == 1 else "visits"
+    say(f"{found.total} {visits} found{where}; page {found.page} of {found.pages}")
 
 
 knowledge_visits.register(app, agenda_app)

@@ -538,7 +538,7 @@ def _inside_knowledge(
         "disadvantaged",
         "Closing the gap from Nursery on",
         "Early language work and the pupil premium plan in practice",
-        "2027-11-10",
+        "2028-03-08",  # still open when the year ends: the prospectus shows it
         7,
     )
 

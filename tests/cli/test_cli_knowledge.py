@@ -89,7 +89,7 @@ def test_a_round_at_the_terminal(ik: Invoke, tmp_path: Path) -> None:
     assert [o["title"] for o in found["offers"]] == ["Writing that flies"]
     assert found["near_name"].startswith("St Aidan")
     listed = ok(ik, "--now", "2026-09-02", "ik", "search", "--topic", "ks2-writing")
-    assert "Writing that flies" in listed and "1 visits found; page 1 of 1" in listed
+    assert "Writing that flies" in listed and "1 visit found; page 1 of 1" in listed
 
     day = "2026-09-02"
     for urn in ("990102", "990106", "990104"):

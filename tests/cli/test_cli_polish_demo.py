@@ -67,3 +67,17 @@ def test_the_demo_story_fits_and_every_suggested_command_works(tmp_path: Path) -
         assert ran.returncode == 0, (command, ran.stderr)
         assert ran.stdout.strip(), command
         assert "Traceback" not in ran.stderr
+    # The demo's Inside Knowledge round leaves one visit open for booking in the prospectus,
+    # which the browser shows at /prospectus with no sign-in.
+    review = commands[0].split(" ", 1)[0]
+    prospectus = subprocess.run(
+        ["bash", "-c", "; ".join([*setup, f"{review} ik search"])],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert prospectus.returncode == 0, prospectus.stderr
+    assert "Open for booking" in prospectus.stdout and "1 visit found" in prospectus.stdout
