@@ -61,24 +61,45 @@ def fill_if_full(
     assert programme.id is not None
     if offer.state != OfferState.PUBLISHED or offer.places_taken < offer.schools_max:
         return
-    change = _engine.fire_offer(
+    _offer_as_system(
         session,
         programme,
         offer,
         OfferTrigger.FILL,
+        host,
+        actor=actor,
+        today=today,
+        at=at,
+        reason="the last place was taken",
+    )
+
+
+def _offer_as_system(
+    session: Session,
+    programme: IkProgramme,
+    offer: IkOffer,
+    trigger: OfferTrigger,
+    host: School,
+    *,
+    actor: Actor,
+    today: date,
+    at: datetime,
+    reason: str,
+) -> None:
+    """Fire a consequence on the offer as the system, the acting person named in its log."""
+    assert programme.id is not None
+    change = _engine.fire_offer(
+        session,
+        programme,
+        offer,
+        trigger,
         host_name=host.name,
         have={ProgrammeActor.SYSTEM},
         actor=actor,
         today=today,
     )
     _engine.write(
-        session,
-        programme.id,
-        [change],
-        actor=actor.name,
-        at=at,
-        reason="the last place was taken",
-        records=[offer],
+        session, programme.id, [change], actor=actor.name, at=at, reason=reason, records=[offer]
     )
 
 
@@ -105,24 +126,16 @@ def place_freed(
     ).first()
     if first is None:
         if offer.state == OfferState.FULL:
-            change = _engine.fire_offer(
+            _offer_as_system(
                 session,
                 programme,
                 offer,
                 OfferTrigger.REOPEN,
-                host_name=host.name,
-                have={ProgrammeActor.SYSTEM},
+                host,
                 actor=actor,
                 today=today,
-            )
-            _engine.write(
-                session,
-                programme.id,
-                [change],
-                actor=actor.name,
                 at=at,
                 reason=f"a place came free when {after} cancelled",
-                records=[offer],
             )
         return
     school = get_school(session, first.school_urn)
