@@ -9,22 +9,16 @@ it. Then the mail received is compared with what the database says happened.
 
 from __future__ import annotations
 
-import socket
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd import controller as aiosmtpd_controller
 from sqlmodel import col, select
 
 from review_engine import demo
-from review_engine.adapters.mail import SmtpSettings
 from review_engine.core.notices import Event
 from review_engine.services import outbox
 from review_engine.services.tick import TickReport
@@ -33,43 +27,7 @@ from review_engine.store.models import Person, Review, TransitionLog
 from review_engine.store.phase_tables import ActionUpdate, SupportAction
 from review_engine.store.schedule_tables import OutboxMessage
 from review_engine.testing import FakeClock
-
-
-@dataclass
-class Mailbox:
-    received: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.received.append(parsed)
-        return "250 Message accepted"
-
-
-@contextmanager
-def serving() -> Iterator[tuple[Mailbox, SmtpSettings]]:
-    """A local SMTP server keeping every message, and the settings that reach it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    mailbox = Mailbox()
-    server = aiosmtpd_controller.Controller(mailbox, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield (
-            mailbox,
-            SmtpSettings(
-                host="127.0.0.1",
-                port=port,
-                starttls=False,
-                user=None,
-                password=None,
-                mail_from="reviews@northbrook.example",
-                timeout=5.0,
-            ),
-        )
-    finally:
-        server.stop()
+from tests.integration.test_outbox_smtp import Mailbox, serving
 
 
 class _ScheduledClock(FakeClock):

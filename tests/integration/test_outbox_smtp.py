@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -78,8 +79,9 @@ class Mailbox:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, SmtpSettings]]:
+@contextmanager
+def serving() -> Iterator[tuple[Mailbox, SmtpSettings]]:
+    """A local SMTP server (aiosmtpd) keeping every message, and the settings that reach it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -102,6 +104,12 @@ def smtp() -> Iterator[tuple[Mailbox, SmtpSettings]]:
     finally:
         mailbox.release.set()
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, SmtpSettings]]:
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture
