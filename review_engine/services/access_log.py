@@ -225,20 +225,7 @@ def entries(
         school_urn=school,
         school=members.get(school) if school is not None else None,
         entries=[
-            Entry(
-                id=log.id or 0,
-                at=as_utc(log.at),
-                actor=log.actor,
-                actor_name=name or log.actor,
-                action=log.action,
-                record=log.record,
-                record_words=_record_words(log.record),
-                school_urn=log.school_urn,
-                school=members.get(log.school_urn) if log.school_urn is not None else None,
-                via=log.via,
-                via_words=VIA_WORDS.get(log.via, log.via),
-                detail=log.detail,
-            )
+            _entry(log, name, members.get(log.school_urn) if log.school_urn is not None else None)
             for log, name in shown
         ],
         older=shown[-1][0].id if len(rows) > limit and shown else None,
@@ -323,26 +310,28 @@ def programme_entries(
         cycle=title,
         school_urn=school,
         school=named.name if named else None,
-        entries=[
-            Entry(
-                id=log.id or 0,
-                at=as_utc(log.at),
-                actor=log.actor,
-                actor_name=name or log.actor,
-                action=log.action,
-                record=log.record,
-                record_words=_record_words(log.record),
-                school_urn=log.school_urn,
-                school=host,
-                via=log.via,
-                via_words=VIA_WORDS.get(log.via, log.via),
-                detail=log.detail,
-            )
-            for log, name, host in shown
-        ],
+        entries=[_entry(log, name, host) for log, name, host in shown],
         older=shown[-1][0].id if len(rows) > limit and shown else None,
         whole_cycle=actor.admin,
         schools=[(u, n) for u, n in hosts if u is not None],
+    )
+
+
+def _entry(log: AccessLog, name: str | None, school: str | None) -> Entry:
+    """One row of the log as a page shows it: who by name, what and how in words."""
+    return Entry(
+        id=log.id or 0,
+        at=as_utc(log.at),
+        actor=log.actor,
+        actor_name=name or log.actor,
+        action=log.action,
+        record=log.record,
+        record_words=_record_words(log.record),
+        school_urn=log.school_urn,
+        school=school,
+        via=log.via,
+        via_words=VIA_WORDS.get(log.via, log.via),
+        detail=log.detail,
     )
 
 
