@@ -92,6 +92,26 @@ def test_a_write_up_goes_from_draft_to_published_through_the_api(
     assert outsider.get(base).status_code == 200  # shared with the whole cluster now
 
 
+def test_a_refused_write_is_not_logged_as_a_reading(
+    visited: dict[int, list[int]], api: Api, cycle_rt: Runtime
+) -> None:
+    """Deciding between 403 and 404 asks whether the person may see the write-up; that
+    question is not a reading of it, so the access log stays as it was."""
+    from review_engine.services import access_log
+
+    lead, *co_reviewers = visited[HOST]
+    base = f"{_school(HOST)}/write-up"
+    assert api(HEADS[lead]).post(base, json=DRAFT).status_code == 200
+
+    def logged() -> int:
+        return len(access_log.entries(cycle_rt.acting_as(FACILITATOR), cycle=CYCLE).entries)
+
+    before = logged()
+    refused = api(HEADS[lead]).post(f"{base}/publish", json={"sharing": "cluster"})
+    assert refused.status_code == 403
+    assert logged() == before
+
+
 def test_a_write_up_without_an_even_better_if_is_refused(
     visited: dict[int, list[int]], api: Api
 ) -> None:

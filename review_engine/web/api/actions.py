@@ -79,7 +79,11 @@ def list_actions(
     require_cycle(rt, cycle)
     with reading(WHAT):
         rows = actions.list_actions(rt, cycle=cycle, urn=urn, overdue=overdue)
-    if not rows and not may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn)):
+
+    def the_sef() -> object:  # asks only whether they may see it: not a reading to log
+        return sef.show_sef(rt, cycle=cycle, urn=urn, record_access=False)
+
+    if not rows and not may_see(the_sef):
         raise Missing(WHAT)  # a school whose part you may not see: as one not in the cycle
     return [Action.model_validate(a) for a in rows]
 

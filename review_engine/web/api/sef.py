@@ -128,7 +128,7 @@ def submit_sef(cycle: CyclePath, urn: UrnPath, body: SefIn, rt: Runtime = Depend
             enquiry_question=body.enquiry_question,
             areas=[a.model_dump() for a in body.areas],
         ),
-        lambda: may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn)),
+        lambda: may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn, record_access=False)),
     )
     return Sef.model_validate(view)
 
@@ -148,6 +148,6 @@ def decide_sef(
     view = writing(
         WHAT,
         lambda: sef.decide_sef(rt, cycle=cycle, urn=urn, accept=accept, reason=body.reason),
-        lambda: may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn)),
+        lambda: may_see(lambda: sef.show_sef(rt, cycle=cycle, urn=urn, record_access=False)),
     )
     return Sef.model_validate(view)

@@ -124,7 +124,7 @@ def agree_writeup(cycle: CyclePath, urn: UrnPath, rt: Runtime = Depends(acting))
     view = writing(
         WHAT,
         lambda: writeups.agree(rt, cycle=cycle, host=urn),
-        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn)),
+        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn, record_access=False)),
     )
     return WriteUp.model_validate(view)
 
@@ -141,7 +141,7 @@ def return_writeup(
     view = writing(
         WHAT,
         lambda: writeups.return_(rt, cycle=cycle, host=urn, reason=body.reason),
-        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn)),
+        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn, record_access=False)),
     )
     return WriteUp.model_validate(view)
 
@@ -170,7 +170,7 @@ def draft_writeup(
             activities=list(body.activities),
             next_steps=body.next_steps,
         ),
-        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn)),
+        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn, record_access=False)),
     )
     return WriteUp.model_validate(view)
 
@@ -189,6 +189,6 @@ def publish_writeup(
         lambda: writeups.publish(
             rt, cycle=cycle, host=urn, sharing=body.sharing, named=list(body.named)
         ),
-        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn)),
+        lambda: may_see(lambda: writeups.show(rt, cycle=cycle, host=urn, record_access=False)),
     )
     return WriteUp.model_validate(view)
