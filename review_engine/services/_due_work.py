@@ -20,6 +20,7 @@ from review_engine.core.workflow import WorkflowDef
 from review_engine.documents import environment
 from review_engine.services import notices
 from review_engine.services._compiled import compiled_for
+from review_engine.services._notice_queue import queued
 from review_engine.services._recipients import recipients
 from review_engine.services._visit_reminders import VISIT_ITEM, invites_for, owed_visits
 from review_engine.services.calendars import calendars_for
@@ -433,7 +434,7 @@ def queue_reminders(
         session, {u for o, _ in wanted for u in (o.urn, o.notify_urn)} | {p.urn for p in plans}
     )
     # Feedback and reflections due are counted with the reminders; plans to agree are not.
-    queued = notices.queue(
+    events = notices.queue(
         session,
         _due_notices(wanted, refs),
         cycles=refs,
@@ -447,7 +448,7 @@ def queue_reminders(
     )
     wanted = [(o, k) for o, k in wanted if o.event is None]
     if not wanted:
-        return queued
+        return events
     # A visit's reminders follow its date: a rescheduled visit is reminded again. Each person
     # who takes the notice has their own key (the reason's key, then ">" and their address);
     # a reason queued under its bare key (before people chose their notices) is done.
@@ -463,23 +464,14 @@ def queue_reminders(
         for reason, (o, k) in reasons.items()
         for to in takers.get((o.notify_urn, notice_kind(o.part)), ())
     }
-    sent: set[str] = set()
-    conn = session.connection()
-    for chunk in chunks([*reasons, *keys]):
-        sent.update(
-            conn.execute(
-                select(OutboxMessage.dedupe_key).where(
-                    in_(session, OutboxMessage.dedupe_key, chunk)
-                )
-            ).scalars()
-        )
+    sent = queued(session, [*reasons, *keys])
     todo = {
         key: (o, k, to)
         for key, (reason, o, k, to) in keys.items()
         if key not in sent and reason not in sent
     }
     if not todo:
-        return queued
+        return events
     cycles_seen = {o.cycle_id for o, _, _ in todo.values()}
     attached = invites_for(
         session,
@@ -515,7 +507,7 @@ def queue_reminders(
             }
         )
     insert_ignore(session, OutboxMessage, rows)
-    return queued + len(rows)
+    return events + len(rows)
 
 
 def _school_names(session: Session, urns: set[int]) -> dict[int, str]:

@@ -126,14 +126,8 @@ def queue(
         for to, school in found:
             addressed.setdefault(f"{record}>{to.email}", (n, to, school))
     if skip_known and addressed:
-        conn = session.connection()
-        for chunk in chunks(list(addressed)):
-            for (key,) in conn.execute(
-                select(OutboxMessage.dedupe_key).where(
-                    in_(session, OutboxMessage.dedupe_key, chunk)
-                )
-            ):
-                addressed.pop(key, None)
+        for key in queued(session, list(addressed)):
+            addressed.pop(key, None)
     base = (base_url or DEFAULT_BASE_URL).rstrip("/")
     env = environment()
     invites: dict[int, tuple[str, str] | None] = {}
@@ -227,3 +221,18 @@ def _invite(
         at=at,
         cancelled=p.invite.cancelled,
     )
+
+
+def queued(session: Session, keys: Sequence[str]) -> dict[str, str]:
+    """Dedupe key → message id of the messages already in the outbox under these keys (any
+    state): what must not be queued again. One query per chunk of keys."""
+    found: dict[str, str] = {}
+    conn = session.connection()
+    for chunk in chunks(list(keys)):
+        rows = conn.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.message_id).where(
+                in_(session, OutboxMessage.dedupe_key, chunk)
+            )
+        )
+        found.update((key, message_id) for key, message_id in rows)
+    return found

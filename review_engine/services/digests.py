@@ -38,9 +38,10 @@ from review_engine.rules.policy import Actor
 from review_engine.services._compiled import compiled_for
 from review_engine.services._dashboard_read import Reader, Waiting
 from review_engine.services._lookup import cycle_label
+from review_engine.services._notice_queue import queued
 from review_engine.services._outbox_drops import DROPPED, why_dropped
 from review_engine.services._recipients import DEFAULT_BASE_URL
-from review_engine.store.batch import chunks, in_, insert_ignore, table_of
+from review_engine.store.batch import insert_ignore, table_of
 from review_engine.store.models import Cluster, Cycle, Person
 from review_engine.store.schedule_tables import OutboxMessage
 
@@ -99,7 +100,7 @@ def _daily(session: Session, at: datetime, today: date, base: str) -> tuple[int,
     if not held:
         return 0, 0, 0
     keys = {m.recipient: f"digest:{today.isoformat()}:{m.recipient}" for m in held}
-    done_today = _existing(session, list(keys.values()))
+    done_today = queued(session, list(keys.values()))
     held = [m for m in held if keys[m.recipient] not in done_today]
     stale = why_dropped(session, held, today)
     outbox = table_of(OutboxMessage)
@@ -133,7 +134,7 @@ def _daily(session: Session, at: datetime, today: date, base: str) -> tuple[int,
         )
     insert_ignore(session, OutboxMessage, rows)
     # Only rows whose digest is ours (not one a concurrent tick queued first) take its id.
-    ours = _existing(session, [r["dedupe_key"] for r in rows])
+    ours = queued(session, [r["dedupe_key"] for r in rows])
     carried = [
         {"row_id": m.id, "mid": _message_id(keys[m.recipient])}
         for m in held
@@ -147,20 +148,6 @@ def _daily(session: Session, at: datetime, today: date, base: str) -> tuple[int,
             carried,
         )
     return len(rows), len(carried), len(stale)
-
-
-def _existing(session: Session, keys: list[str]) -> dict[str, str]:
-    """Dedupe key → message id of the messages already queued under these keys."""
-    found: dict[str, str] = {}
-    for chunk in chunks(keys):
-        found.update(
-            session.exec(
-                select(OutboxMessage.dedupe_key, OutboxMessage.message_id).where(
-                    in_(session, OutboxMessage.dedupe_key, chunk)
-                )
-            ).all()
-        )
-    return found
 
 
 # --- weekly, for facilitators -------------------------------------------------------------
@@ -187,7 +174,7 @@ def _weekly(session: Session, at: datetime, today: date, base: str) -> int:
     if not people:
         return 0
     keys = {pid: f"facilitator-digest:{year}-W{week:02d}:{p.email}" for pid, p in people.items()}
-    done = _existing(session, list(keys.values()))
+    done = queued(session, list(keys.values()))
     people = {pid: p for pid, p in people.items() if keys[pid] not in done}
     rows = session.exec(
         select(Cycle, Cluster)
@@ -214,7 +201,7 @@ def _weekly(session: Session, at: datetime, today: date, base: str) -> int:
     for item in reader.waiting():
         by_cycle[item.cycle].append(item)
     template = environment().get_template("email/digest_facilitator.txt.j2")
-    queued = []
+    digests = []
     for pid, person in people.items():
         cycles = []
         for cycle, cluster in running:
@@ -237,7 +224,7 @@ def _weekly(session: Session, at: datetime, today: date, base: str) -> int:
         if not overdue and not waiting:
             continue
         key = keys[pid]
-        queued.append(
+        digests.append(
             {
                 "message_id": _message_id(key),
                 "dedupe_key": key,
@@ -259,8 +246,8 @@ def _weekly(session: Session, at: datetime, today: date, base: str) -> int:
                 "held_for_digest": False,
             }
         )
-    insert_ignore(session, OutboxMessage, queued)
-    return len(queued)
+    insert_ignore(session, OutboxMessage, digests)
+    return len(digests)
 
 
 def _wants_weekly(person: Person) -> bool:

@@ -17,8 +17,9 @@ from sqlmodel import Session, col, select
 from review_engine.core.domain import NoticeKind, Slot
 from review_engine.core.knowledge import SLOT_TIMES, SLOT_WORDS
 from review_engine.documents.templating import environment
+from review_engine.services._notice_queue import queued
 from review_engine.services._recipients import DEFAULT_BASE_URL, recipients
-from review_engine.store.batch import in_, insert_ignore
+from review_engine.store.batch import insert_ignore
 from review_engine.store.knowledge_tables import IkBooking, IkOffer
 from review_engine.store.models import Person, School
 from review_engine.store.schedule_tables import OutboxMessage
@@ -189,13 +190,7 @@ def queue(session: Session, mails: Sequence[Mail], *, at: datetime, base_url: st
                 "held_for_digest": False,
             }
     if rows:
-        queued = set(
-            session.exec(
-                select(OutboxMessage.dedupe_key).where(
-                    in_(session, col(OutboxMessage.dedupe_key), list(rows))
-                )
-            ).all()
-        )
-        rows = {k: v for k, v in rows.items() if k not in queued}
+        known = queued(session, list(rows))
+        rows = {k: v for k, v in rows.items() if k not in known}
     insert_ignore(session, OutboxMessage, list(rows.values()))
     return len(rows)
