@@ -49,11 +49,6 @@ def is_essential(kind: NoticeKind) -> bool:
     return bool(getattr(kind, "essential", False))
 
 
-def optional_kinds() -> list[NoticeKind]:
-    """The kinds a person may choose about, in the programme's order."""
-    return [k for k in NoticeKind if not is_essential(k)]
-
-
 def kinds_for(role: Role) -> list[NoticeKind]:
     """The kinds that concern a person of this role (what their notice settings show): for
     school staff every kind a school's staff may take, for others their role's own."""

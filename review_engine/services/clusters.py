@@ -488,12 +488,3 @@ def archive_cluster(rt: Runtime, *, name: str, archived: bool = True) -> Cluster
             session.add(cluster)
             session.flush()
     return cluster_settings(rt, name=name)
-
-
-def refuse_archived(cluster: Cluster) -> None:
-    """Refuse new work (a new cycle) for an archived cluster, in one line."""
-    if cluster.archived_at is not None:
-        raise InvalidInput(
-            f"cluster {cluster.name} is archived; a programme admin may restore it "
-            f"(review cluster restore {cluster.name!r})"
-        )

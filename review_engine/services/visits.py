@@ -296,17 +296,6 @@ class VisitPage:
     cancel_reason: str | None
 
 
-def candidate_days(rt: Runtime, *, cycle: str, host: int) -> list[date]:
-    """Days the visit could be on: from today, inside the cycle's peer-review window, when
-    the host and every visiting school are open (their term calendars)."""
-    check_urn(host)
-    with rt.db.transaction() as session:
-        ctx = open_cycle(session, rt, cycle)
-        ctx.phase(Part.PEER_VISIT)
-        _require_seen(ctx, host)
-        return _candidate_days(ctx, host, _peer_review_window(ctx))
-
-
 def _candidate_days(ctx: CycleContext, host: int, window: tuple[date, date] | None) -> list[date]:
     visitors = [p.visitor_urn for p in ctx.records.places(host)]
     today = to_london(ctx.now).date()

@@ -7,7 +7,7 @@ A page someone may not use answers 404 exactly as a page that does not exist."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -313,7 +313,3 @@ def _managed(rt: Runtime, email: str) -> people.PersonDetail:
     if not detail.may_manage:
         raise _no_such_page()
     return detail
-
-
-def filter_url(**params: str) -> str:
-    return "/people?" + urlencode({k: v for k, v in params.items() if v})
