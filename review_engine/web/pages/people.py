@@ -136,16 +136,7 @@ def add_person(
 ) -> Response:
     _require_manager(rt)
     values = {"email": email, "name": name, "role": role, "school": school}
-    errors: dict[str, str] = {}
-    if not email.strip():
-        errors["email"] = "Enter their e-mail address."
-    if not name.strip():
-        errors["name"] = "Enter their full name."
-    if role not in {r.value for r in Role}:
-        errors["role"] = "Choose their role."
-    urn = _int_or_none(school)
-    if school.strip() and urn is None:
-        errors["school"] = "Choose their school."
+    errors, urn = _form_errors(values)
     if not errors:
         try:
             person = people.add_person(rt, email=email, name=name, role=Role(role), school_urn=urn)
@@ -228,16 +219,7 @@ def update_person(
     if len(email) > EMAIL_FIELD_MAX:
         raise _no_such_page()
     values = {"name": name, "email": new_email, "role": role, "school": school}
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Enter their full name."
-    if not new_email.strip():
-        errors["email"] = "Enter their e-mail address."
-    if role not in {r.value for r in Role}:
-        errors["role"] = "Choose their role."
-    urn = _int_or_none(school)
-    if school.strip() and urn is None:
-        errors["school"] = "Choose their school."
+    errors, urn = _form_errors(values)
     if not errors:
         try:
             changed = people.update_person(
@@ -300,6 +282,22 @@ def reactivate(email: str, rt: Runtime = Depends(acting)) -> Response:
     detail = _managed(rt, email)
     people.reactivate_person(rt, email=email)
     return RedirectResponse(f"{person_url(detail.person.email)}?saved=reactivated", 303)
+
+
+def _form_errors(values: dict[str, str]) -> tuple[dict[str, str], int | None]:
+    """What is missing or wrong in a person's form (by field, in the order of `values`), and
+    their school's URN."""
+    errors: dict[str, str] = {}
+    if not values["email"].strip():
+        errors["email"] = "Enter their e-mail address."
+    if not values["name"].strip():
+        errors["name"] = "Enter their full name."
+    if values["role"] not in {r.value for r in Role}:
+        errors["role"] = "Choose their role."
+    urn = _int_or_none(values["school"])
+    if values["school"].strip() and urn is None:
+        errors["school"] = "Choose their school."
+    return {k: errors[k] for k in values if k in errors}, urn  # in the form's order
 
 
 def _managed(rt: Runtime, email: str) -> people.PersonDetail:
